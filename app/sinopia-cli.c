@@ -1,0 +1,76 @@
+/* sinopia-cli.c — the headless entry point: dispatches to subcommands. */
+#define G_LOG_DOMAIN "sinopia-cli"
+
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sinopia-cli.h"
+
+static const CliCommand commands[] = {
+  { "devices", "List Vulkan devices and their capabilities", cli_devices },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "Usage: sinopia-cli COMMAND [OPTIONS]\n\n"
+                "Sinopia, a regional-prompt image editor: headless commands.\n\nCommands:\n");
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nGeneral options:\n  -h, --help     Show this help (COMMAND --help for a command)\n"
+                "  --version      Print the version\n");
+}
+
+int
+cli_fail (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "sinopia-cli: %s\n", msg);
+  return CLI_ERROR;
+}
+
+gboolean
+cli_parse (const char *command, const char *parameter, const char *summary, GOptionEntry *entries,
+           int *argc, char ***argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *title = g_strdup_printf ("%s%s%s", command, parameter ? " " : "", parameter ? parameter : "");
+  g_autoptr (GOptionContext) octx = g_option_context_new (title);
+  g_option_context_set_summary (octx, summary);
+  g_option_context_add_main_entries (octx, entries, NULL);
+  g_option_context_set_help_enabled (octx, TRUE);
+  if (!g_option_context_parse (octx, argc, argv, &error)) {
+    fprintf (stderr, "sinopia-cli %s: %s\nTry 'sinopia-cli %s --help'.\n", command, error->message, command);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+int
+main (int argc, char **argv)
+{
+  setlocale (LC_ALL, "");
+  g_set_prgname ("sinopia-cli");
+  if (argc < 2) {
+    print_usage (stderr);
+    return CLI_USAGE;
+  }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0) {
+    print_usage (stdout);
+    return CLI_OK;
+  }
+  if (strcmp (argv[1], "--version") == 0) {
+    printf ("sinopia-cli %s\n", PACKAGE_VERSION);
+    return CLI_OK;
+  }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      return commands[i].run (argc - 1, argv + 1);
+  fprintf (stderr, "sinopia-cli: unknown command '%s'\n\n", argv[1]);
+  print_usage (stderr);
+  return CLI_USAGE;
+}

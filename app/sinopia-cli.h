@@ -1,0 +1,21 @@
+/* sinopia-cli.h — the subcommands of sinopia-cli. Each returns the process exit status:
+ * 0 success, 1 error (message already on stderr), 2 usage error. Main thread only. */
+#pragma once
+
+#include <glib.h>
+
+enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
+
+typedef struct {
+  const char *name;
+  const char *summary;
+  int (*run) (int argc, char **argv);
+} CliCommand;
+
+/* Parses `entries` for a subcommand; on a usage error prints it and returns FALSE. */
+gboolean cli_parse (const char *command, const char *parameter, const char *summary,
+                    GOptionEntry *entries, int *argc, char ***argv);
+/* Prints "sinopia-cli: <message>" on stderr and returns CLI_ERROR. */
+int cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+int cli_devices (int argc, char **argv);
