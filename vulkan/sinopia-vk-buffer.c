@@ -108,7 +108,7 @@ allocate_for (SinopiaVkContext *ctx, VkBuffer buffer, VkDeviceMemory *memory, ui
   if (!SINOPIA_VK_CALL (vkBindBufferMemory (ctx->device, buffer, *memory, 0), error))
     goto fail;
   *map = NULL;
-  if (ctx->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
+  if (ctx->uma && (ctx->mem_props.memoryTypes[type].propertyFlags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT)) {
     void *p = NULL;
     if (!SINOPIA_VK_CALL (vkMapMemory (ctx->device, *memory, 0, VK_WHOLE_SIZE, 0, &p), error))
       goto fail;

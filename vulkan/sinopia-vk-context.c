@@ -435,7 +435,7 @@ sinopia_vk_context_new (const SinopiaVkOptions *opts, GError **error)
   }
   /* Memory that is both device-local and host-visible on a CPU or integrated device is the
    * same RAM: writing it directly saves a staging copy. Discrete cards keep staging. */
-  ctx->uma = ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU &&
+  ctx->uma = ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU && !env_flag ("SINOPIA_FORCE_STAGING") &&
              find_memory_type (ctx, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                     VK_MEMORY_PROPERTY_HOST_COHERENT_BIT) != UINT32_MAX;
 

@@ -169,6 +169,7 @@ sinopia__pipeline_cache_open (SinopiaVkContext *ctx, gboolean persistent, GError
         !cache_blob_matches (ctx, (const uint8_t *) contents, length))
       g_clear_pointer (&contents, g_free);
   }
+  ctx->pipeline_cache_loaded = contents != NULL;
   VkPipelineCacheCreateInfo ci = {
     .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
     .initialDataSize = contents ? length : 0,
@@ -197,4 +198,10 @@ sinopia_vk_context_save_pipeline_cache (SinopiaVkContext *ctx, GError **error)
   }
   /* g_file_set_contents writes a temporary file and renames it: never a torn cache. */
   return g_file_set_contents (ctx->pipeline_cache_path, data, size, error);
+}
+
+gboolean
+sinopia_vk_context_pipeline_cache_loaded (SinopiaVkContext *ctx)
+{
+  return ctx->pipeline_cache_loaded;
 }

@@ -51,6 +51,7 @@ struct _SinopiaVkContext {
 
   VkPipelineCache pipeline_cache;
   char *pipeline_cache_path;
+  gboolean pipeline_cache_loaded;
   GHashTable *pipelines;             /* key string -> SinopiaPipeline* */
   guint pipelines_created;
 

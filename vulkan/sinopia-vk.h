@@ -87,12 +87,17 @@ uint64_t sinopia_vk_context_allocated_bytes (SinopiaVkContext *ctx);
 uint64_t sinopia_vk_context_peak_bytes (SinopiaVkContext *ctx);
 /* Writes the pipeline cache now (also done by context_free). */
 gboolean sinopia_vk_context_save_pipeline_cache (SinopiaVkContext *ctx, GError **error);
-/* Pipelines created since the context was made, and how many were built without a cache hit
- * (a heuristic from creation time is not used; Vulkan gives no hit flag on 1.1, so this
- * counts pipelines created while the on-disk cache was empty or absent). */
+/* Pipelines created since the context was made. */
 guint sinopia_vk_context_pipelines_created (SinopiaVkContext *ctx);
+/* Whether a pipeline cache from an earlier run was found and accepted. */
+gboolean sinopia_vk_context_pipeline_cache_loaded (SinopiaVkContext *ctx);
 
 /* ---- buffers ---------------------------------------------------------------------- */
+
+/* Environment switches for hard-to-reach paths: SINOPIA_MAX_ALLOC=<bytes> lowers the
+ * allocation limit, SINOPIA_FORCE_STAGING=1 uploads through the staging buffer even where
+ * device memory could be mapped, SINOPIA_DEVICE picks a device, SINOPIA_VALIDATION=1 turns
+ * the validation layer on, SINOPIA_NO_PIPELINE_CACHE=1 keeps the cache in memory only. */
 
 /* A typed device-local storage buffer of n_elements. Small buffers are sub-allocated from
  * large blocks. The limit is the device's maxMemoryAllocationSize (or $SINOPIA_MAX_ALLOC
