@@ -20,3 +20,22 @@ uint16_t sinopia_ref_f32_to_bf16 (float f);
 void sinopia_ref_mul_add (const float *a, uint32_t a_rows, const float *b, uint32_t b_rows,
                           const float *c, uint32_t c_rows, float scale, SinopiaActivation act,
                           uint32_t rows, uint32_t cols, float *y);
+
+/* ---- normalisation and token ops ---- */
+/* LayerNorm per row of x [rows, cols] (double statistics); weight, bias, shift, scale are
+ * [cols] rows or NULL, applied as (x̂·weight + bias)·(1 + scale) + shift. */
+void sinopia_ref_layer_norm (const float *x, uint32_t rows, uint32_t cols, const float *weight,
+                             const float *bias, const float *shift, const float *scale, float eps,
+                             float *y);
+/* RMSNorm over each run of `group` columns; weight [group]. x and y may be the same array. */
+void sinopia_ref_rms_norm (const float *x, uint32_t rows, uint32_t cols, const float *weight,
+                           uint32_t group, float eps, float *y);
+/* RoPE in place on x [rows, cols] with table [rows, head_dim] (cos, sin per pair). */
+void sinopia_ref_rope (float *x, uint32_t rows, uint32_t cols, const float *table, uint32_t head_dim);
+/* y[i,:] = table[ids[i],:] (row 0 for an id >= vocab); table [vocab, dim] of dtype f32 (floats)
+ * or f16/bf16 (uint16_t bit patterns). */
+void sinopia_ref_embedding (const uint32_t *ids, uint32_t n, const void *table, SinopiaDType dtype,
+                            uint32_t vocab, uint32_t dim, float *y);
+void sinopia_ref_gated_gelu (const float *a, const float *b, size_t n, float *y);
+/* y [cols, rows] = xᵀ, x [rows, cols]. */
+void sinopia_ref_transpose (const float *x, uint32_t rows, uint32_t cols, float *y);

@@ -1,0 +1,137 @@
+/* sinopia-ops-norm.c — LayerNorm with AdaLN modulation and grouped RMSNorm (layer-norm.comp, rms-norm.comp). */
+#define G_LOG_DOMAIN "sinopia-ops"
+
+#include <math.h>
+
+#include "sinopia-ops-private.h"
+
+/* Mirrors shaders/layer-norm-push.glsl field by field. */
+typedef struct {
+  uint32_t rows, cols;
+  uint32_t x_off, x_stride, y_off, y_stride;
+  uint32_t weight_off, bias_off, shift_off, scale_off;
+  uint32_t has_weight, has_bias, has_shift, has_scale;
+  float eps;
+} LayerNormPush;
+G_STATIC_ASSERT (sizeof (LayerNormPush) == 15 * 4);
+
+/* Mirrors shaders/rms-norm-push.glsl field by field. */
+typedef struct {
+  uint32_t rows, groups, group;
+  uint32_t x_off, x_stride, y_off, y_stride;
+  uint32_t weight_off;
+  float eps;
+} RmsNormPush;
+G_STATIC_ASSERT (sizeof (RmsNormPush) == 9 * 4);
+
+#define F32 SINOPIA_DT (SINOPIA_DTYPE_F32)
+
+/* An optional per-column row vector: absent, or f32 [1, cols]. */
+static gboolean
+check_row (const SinopiaTensor *t, uint32_t cols, const char *op, const char *what, uint32_t *off,
+           uint32_t *present, GError **error)
+{
+  if (!t)
+    return TRUE;
+  if (!sinopia__check_tensor (t, op, what, F32, error) || !sinopia__check_shape (t, 1, cols, op, what, error))
+    return FALSE;
+  *off = (uint32_t) t->offset;
+  *present = 1;
+  return TRUE;
+}
+
+static gboolean
+check_input_output (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *y, float eps,
+                    const char *op, GError **error)
+{
+  if (!rec)
+    return sinopia__invalid (error, op, "no recorder");
+  if (!sinopia__check_tensor (x, op, "the input", F32, error) ||
+      !sinopia__check_tensor (y, op, "the output", F32, error) ||
+      !sinopia__check_shape (y, x->rows, x->cols, op, "the output", error))
+    return FALSE;
+  if (!isfinite (eps) || eps < 0.0f)
+    return sinopia__invalid (error, op, "eps %g is not a finite value >= 0", eps);
+  return TRUE;
+}
+
+gboolean
+sinopia_op_layer_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *weight,
+                       const SinopiaTensor *bias, const SinopiaTensor *shift, const SinopiaTensor *scale,
+                       float eps, const SinopiaTensor *y, GError **error)
+{
+  const char *op = "layer_norm";
+  LayerNormPush pc = { .eps = eps };
+
+  if (!check_input_output (rec, x, y, eps, op, error) ||
+      !check_row (weight, x->cols, op, "the weight", &pc.weight_off, &pc.has_weight, error) ||
+      !check_row (bias, x->cols, op, "the bias", &pc.bias_off, &pc.has_bias, error) ||
+      !check_row (shift, x->cols, op, "the shift", &pc.shift_off, &pc.has_shift, error) ||
+      !check_row (scale, x->cols, op, "the scale", &pc.scale_off, &pc.has_scale, error))
+    return FALSE;
+  pc.rows = x->rows;
+  pc.cols = x->cols;
+  pc.x_off = (uint32_t) x->offset;
+  pc.x_stride = x->stride;
+  pc.y_off = (uint32_t) y->offset;
+  pc.y_stride = y->stride;
+
+  SinopiaDispatch d = {
+    .shader = "layer_norm",
+    .n_bindings = 6,
+    .bindings = {
+      sinopia__texel (x, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (weight, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (bias, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (shift, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (scale, VK_FORMAT_R32_SFLOAT),
+      sinopia__storage (y),
+    },
+    .n_spec = 1,
+    .spec = { SINOPIA_WG },
+    .push = &pc,
+    .push_size = sizeof pc,
+  };
+  sinopia__grid (x->rows, SINOPIA_WG, d.groups);
+  return sinopia__recorder_dispatch (rec, &d, error);
+}
+
+gboolean
+sinopia_op_rms_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *weight,
+                     uint32_t group, float eps, const SinopiaTensor *y, GError **error)
+{
+  const char *op = "rms_norm";
+  RmsNormPush pc = { .eps = eps, .group = group };
+  uint32_t has_weight = 0;
+
+  if (!check_input_output (rec, x, y, eps, op, error))
+    return FALSE;
+  if (group == 0 || x->cols % group != 0)
+    return sinopia__invalid (error, op, "a group of %u columns does not divide the %u columns", group, x->cols);
+  if (!weight)
+    return sinopia__invalid (error, op, "the weight is missing");
+  if (!check_row (weight, group, op, "the weight", &pc.weight_off, &has_weight, error))
+    return FALSE;
+  pc.rows = x->rows;
+  pc.groups = x->cols / group;
+  pc.x_off = (uint32_t) x->offset;
+  pc.x_stride = x->stride;
+  pc.y_off = (uint32_t) y->offset;
+  pc.y_stride = y->stride;
+
+  SinopiaDispatch d = {
+    .shader = "rms_norm",
+    .n_bindings = 3,
+    .bindings = {
+      sinopia__texel (x, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (weight, VK_FORMAT_R32_SFLOAT),
+      sinopia__storage (y),
+    },
+    .n_spec = 1,
+    .spec = { SINOPIA_WG },
+    .push = &pc,
+    .push_size = sizeof pc,
+  };
+  sinopia__grid ((uint64_t) pc.rows * pc.groups, SINOPIA_WG, d.groups);
+  return sinopia__recorder_dispatch (rec, &d, error);
+}
