@@ -7,8 +7,16 @@
 // of large values with a small spread (a residual stream around 1e3) keeps its precision;
 // the second pass adds back the residual mean error of the first. A one-pass E[x²]-E[x]²
 // in float would lose every digit of such a row's variance.
+//
+// VEC4: every operand and the output are read and written four columns at a time (RGBA32F
+// views, vec4 stores); the host picks it when cols and all offsets and strides are
+// multiples of 4. Otherwise quads are gathered from R32F texels and stored one by one.
 #include "common.glsl"
 #include "layer-norm-push.glsl"
+
+// Row sums run in blocks of SUM_BLOCK columns, each block summed on its own before it joins
+// the total, so a sum's rounding grows with SUM_BLOCK/4 + n/SUM_BLOCK additions, not n/4.
+#define SUM_BLOCK 64
 
 layout(local_size_x_id = 0) in;
 layout(binding = 0) uniform samplerBuffer x;
@@ -16,11 +24,21 @@ layout(binding = 1) uniform samplerBuffer weight;
 layout(binding = 2) uniform samplerBuffer bias;
 layout(binding = 3) uniform samplerBuffer shift;
 layout(binding = 4) uniform samplerBuffer scale;
+#ifdef VEC4
+layout(binding = 5) buffer Y { vec4 y[]; };
+#else
 layout(binding = 5) buffer Y { float y[]; };
+#endif
 
-float load(int i)
+// Columns [c, c+4) of an operand whose row starts at element `at` (a multiple of 4 with VEC4).
+vec4 quad(samplerBuffer t, int at, int c)
 {
-    return texelFetch(x, i).x;
+#ifdef VEC4
+    return texelFetch(t, (at + c) >> 2);
+#else
+    return vec4(texelFetch(t, at + c).x, texelFetch(t, at + c + 1).x,
+                texelFetch(t, at + c + 2).x, texelFetch(t, at + c + 3).x);
+#endif
 }
 
 void main()
@@ -30,38 +48,69 @@ void main()
         return;
     int base = int(p.x_off + r * p.x_stride);
     int n = int(p.cols), n4 = n & ~3;
-    float k = load(base);
+#ifdef VEC4
+    float k = texelFetch(x, base >> 2).x;
+#else
+    float k = texelFetch(x, base).x;
+#endif
 
-    // Four independent sums per pass: more work per loop iteration on lavapipe, and
-    // shorter addition chains.
+    // Four independent sums per pass (more work per loop iteration on lavapipe), each summed
+    // in blocks.
     vec4 s = vec4(0.0);
-    for (int c = 0; c < n4; c += 4)
-        s += vec4(load(base + c), load(base + c + 1), load(base + c + 2), load(base + c + 3)) - k;
+    for (int c0 = 0; c0 < n4; c0 += SUM_BLOCK) {
+        vec4 b = vec4(0.0);
+        for (int c = c0; c < min(c0 + SUM_BLOCK, n4); c += 4)
+            b += quad(x, base, c) - k;
+        s += b;
+    }
     float sum = (s.x + s.y) + (s.z + s.w);
+#ifndef VEC4
     for (int c = n4; c < n; c++)
-        sum += load(base + c) - k;
+        sum += texelFetch(x, base + c).x - k;
+#endif
     float m = sum / float(n);
 
     vec4 d1 = vec4(0.0), d2 = vec4(0.0);
-    for (int c = 0; c < n4; c += 4) {
-        vec4 d = vec4(load(base + c), load(base + c + 1), load(base + c + 2), load(base + c + 3)) - k - m;
-        d1 += d;
-        d2 += d * d;
+    for (int c0 = 0; c0 < n4; c0 += SUM_BLOCK) {
+        vec4 b1 = vec4(0.0), b2 = vec4(0.0);
+        for (int c = c0; c < min(c0 + SUM_BLOCK, n4); c += 4) {
+            vec4 d = quad(x, base, c) - k - m;
+            b1 += d;
+            b2 += d * d;
+        }
+        d1 += b1;
+        d2 += b2;
     }
     float e1 = (d1.x + d1.y) + (d1.z + d1.w), e2 = (d2.x + d2.y) + (d2.z + d2.w);
+#ifndef VEC4
     for (int c = n4; c < n; c++) {
-        float d = load(base + c) - k - m;
+        float d = texelFetch(x, base + c).x - k - m;
         e1 += d;
         e2 += d * d;
     }
+#endif
     float err = e1 / float(n);
     float var = max(e2 / float(n) - err * err, 0.0);
     float mean = m + err;
     float rstd = 1.0 / sqrt(var + p.eps);
 
-    uint out_base = p.y_off + r * p.y_stride;
+    int out_base = int(p.y_off + r * p.y_stride);
+#ifdef VEC4
+    for (int c = 0; c < n; c += 4) {
+        vec4 v = (quad(x, base, c) - k - mean) * rstd;
+        if (p.has_weight != 0u)
+            v *= quad(weight, int(p.weight_off), c);
+        if (p.has_bias != 0u)
+            v += quad(bias, int(p.bias_off), c);
+        if (p.has_scale != 0u)
+            v *= 1.0 + quad(scale, int(p.scale_off), c);
+        if (p.has_shift != 0u)
+            v += quad(shift, int(p.shift_off), c);
+        y[(out_base + c) >> 2] = v;
+    }
+#else
     for (int c = 0; c < n; c++) {
-        float v = (load(base + c) - k - mean) * rstd;
+        float v = (texelFetch(x, base + c).x - k - mean) * rstd;
         if (p.has_weight != 0u)
             v *= texelFetch(weight, int(p.weight_off) + c).x;
         if (p.has_bias != 0u)
@@ -70,6 +119,7 @@ void main()
             v *= 1.0 + texelFetch(scale, int(p.scale_off) + c).x;
         if (p.has_shift != 0u)
             v += texelFetch(shift, int(p.shift_off) + c).x;
-        y[out_base + uint(c)] = v;
+        y[out_base + c] = v;
     }
+#endif
 }

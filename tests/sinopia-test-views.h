@@ -58,6 +58,39 @@ sinopia_test_nans (gsize n)
   return v;
 }
 
+/* A recording with timestamps on, so that sinopia_test_submit_expecting can tell which
+ * shader variant each op chose. */
+static inline SinopiaRecorder *
+sinopia_test_begin_profiled (void)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaRecorder *rec = sinopia_recorder_new (sinopia_test_context (), &error);
+  g_assert_no_error (error);
+  sinopia_recorder_begin (rec, TRUE, &error);
+  g_assert_no_error (error);
+  return rec;
+}
+
+/* Submits and frees rec like sinopia_test_submit, then checks that the dispatches ran the
+ * `n` named shaders in order (a device without timestamps gives no profile: then only the
+ * dispatch count is checked). */
+static inline void
+sinopia_test_submit_expecting (SinopiaRecorder *rec, const char *const *shaders, guint n)
+{
+  g_autoptr (GError) error = NULL;
+  guint n_entries;
+  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, n);
+  sinopia_recorder_submit (rec, &error);
+  g_assert_no_error (error);
+  const SinopiaProfileEntry *entries = sinopia_recorder_profile (rec, &n_entries);
+  if (n_entries > 0) {
+    g_assert_cmpuint (n_entries, ==, n);
+    for (guint i = 0; i < n; i++)
+      g_assert_cmpstr (entries[i].op, ==, shaders[i]);
+  }
+  sinopia_recorder_free (rec);
+}
+
 /* Asserts that an op call fails with SINOPIA_VK_ERROR_INVALID_ARGUMENT, reported through the
  * `GError *error` in scope, and clears it. */
 #define SINOPIA_TEST_ASSERT_INVALID(call)                                      \

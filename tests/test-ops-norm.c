@@ -44,17 +44,20 @@ static const LnConfig ln_configs[] = {
   { "affine+adaln", TRUE, TRUE, 1e-6f },
 };
 
-/* Every config on one shape, in one recording. x is a strided column slice; shift and scale
- * are 3072-style chunks of one modulation vector [1, 6·cols], as FLUX's Modulation gives them. */
+/* Every config on one shape, in one recording. x and y are strided column slices; shift and
+ * scale are chunks of one modulation vector [1, 6·cols], as FLUX's Modulation gives them.
+ * `aligned` (cols a multiple of 4) puts every view on 4-element boundaries, which selects
+ * the vec4 shader; otherwise x starts off a boundary and the scalar shader runs. */
 static void
-check_layer_norm (uint32_t rows, uint32_t cols, const float *x, guint32 seed, const char *what)
+check_layer_norm (uint32_t rows, uint32_t cols, const float *x, guint32 seed, gboolean aligned, const char *what)
 {
   g_autoptr (GError) error = NULL;
   gsize nx, nmod, nparams, ny[G_N_ELEMENTS (ln_configs)];
   gsize n = (gsize) rows * cols;
   g_autofree float *mod = sinopia_test_random (seed + 1, 6 * (gsize) cols, -1.0f, 1.0f);
   g_autofree float *params = sinopia_test_random (seed + 2, 2 * (gsize) cols, -2.0f, 2.0f);
-  SinopiaTensor tx = sinopia_test_embed (x, rows, cols, 3, 2, cols + 5, -7.0f, &nx);
+  SinopiaTensor tx = aligned ? sinopia_test_embed (x, rows, cols, 4, 4, cols + 8, -7.0f, &nx)
+                             : sinopia_test_embed (x, rows, cols, 3, 2, cols + 5, -7.0f, &nx);
   SinopiaTensor tmod = sinopia_test_embed (mod, 1, 6 * cols, 0, 0, 6 * cols, 0.0f, &nmod);
   SinopiaTensor tparams = sinopia_test_embed (params, 1, 2 * cols, 0, 0, 2 * cols, 0.0f, &nparams);
   SinopiaTensor shift = sinopia_tensor_columns (tmod, 3 * cols, cols);
@@ -63,22 +66,25 @@ check_layer_norm (uint32_t rows, uint32_t cols, const float *x, guint32 seed, co
   SinopiaTensor bias = sinopia_tensor_columns (tparams, cols, cols);
   SinopiaTensor ty[G_N_ELEMENTS (ln_configs)];
   g_autofree float *nan_rows = sinopia_test_nans (n);
+  const char *shaders[G_N_ELEMENTS (ln_configs)];
 
-  SinopiaRecorder *rec = sinopia_test_begin ();
+  g_assert_true (!aligned || cols % 4 == 0);
+  SinopiaRecorder *rec = sinopia_test_begin_profiled ();
   for (guint k = 0; k < G_N_ELEMENTS (ln_configs); k++) {
     const LnConfig *cfg = &ln_configs[k];
-    ty[k] = sinopia_test_embed (nan_rows, rows, cols, 1, 1, cols + 3, NAN, &ny[k]);
+    ty[k] = aligned ? sinopia_test_embed (nan_rows, rows, cols, 4, 0, cols + 4, NAN, &ny[k])
+                    : sinopia_test_embed (nan_rows, rows, cols, 1, 1, cols + 3, NAN, &ny[k]);
+    shaders[k] = aligned ? "layer_norm_vec4" : "layer_norm";
     sinopia_op_layer_norm (rec, &tx, cfg->affine ? &weight : NULL, cfg->affine ? &bias : NULL,
                            cfg->modulate ? &shift : NULL, cfg->modulate ? &scale : NULL, cfg->eps, &ty[k], &error);
     g_assert_no_error (error);
   }
-  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, G_N_ELEMENTS (ln_configs));
-  sinopia_test_submit (rec);
+  sinopia_test_submit_expecting (rec, shaders, G_N_ELEMENTS (ln_configs));
 
   g_autofree float *want = g_new (float, n);
   for (guint k = 0; k < G_N_ELEMENTS (ln_configs); k++) {
     const LnConfig *cfg = &ln_configs[k];
-    g_autofree char *label = g_strdup_printf ("layer_norm %s %s %ux%u", what, cfg->name, rows, cols);
+    g_autofree char *label = g_strdup_printf ("layer_norm %s %s %s %ux%u", shaders[k], what, cfg->name, rows, cols);
     sinopia_ref_layer_norm (x, rows, cols, cfg->affine ? params : NULL, cfg->affine ? params + cols : NULL,
                             cfg->modulate ? mod + 3 * cols : NULL, cfg->modulate ? mod + 4 * cols : NULL,
                             cfg->eps, want);
@@ -100,12 +106,14 @@ test_layer_norm_shapes (void)
     for (guint c = 0; c < G_N_ELEMENTS (test_cols); c++) {
       guint32 seed = 100 + 10 * r + c;
       g_autofree float *x = random_rows (seed, test_rows[r], test_cols[c], 2.0f);
-      check_layer_norm (test_rows[r], test_cols[c], x, seed, "random");
+      check_layer_norm (test_rows[r], test_cols[c], x, seed, FALSE, "random");
+      if (test_cols[c] % 4 == 0)
+        check_layer_norm (test_rows[r], test_cols[c], x, seed, TRUE, "random");
     }
 }
 
 /* A residual stream far from zero with a tiny spread: E[x²]−E[x]² in float would cancel
- * every significant digit here (1e6 ± 0.06 ulp against a variance of 3e-5). */
+ * every significant digit here (x² ≈ 1e6 has an ulp of 0.06; the variance is 3e-5). */
 static void
 test_layer_norm_large_magnitude (void)
 {
@@ -118,8 +126,49 @@ test_layer_norm_large_magnitude (void)
     for (uint32_t r = 0; r < rows; r++)
       for (uint32_t k = 0; k < cols[c]; k++)
         x[(gsize) r * cols[c] + k] = centres[r] + spreads[r] * x[(gsize) r * cols[c] + k];
-    check_layer_norm (rows, cols[c], x, 200 + c, "large-magnitude");
+    check_layer_norm (rows, cols[c], x, 200 + c, FALSE, "large-magnitude");
+    if (cols[c] % 4 == 0)
+      check_layer_norm (rows, cols[c], x, 200 + c, TRUE, "large-magnitude");
   }
+}
+
+/* T5-style (group = cols) into a separate strided output; `aligned` as for check_layer_norm. */
+static void
+check_rms_norm_rows (uint32_t rows, uint32_t cols, const float *x, guint32 seed, gboolean aligned, const char *what)
+{
+  g_autoptr (GError) error = NULL;
+  gsize n = (gsize) rows * cols, nx, ny, nw;
+  g_autofree float *w = sinopia_test_random (seed + 1, cols, 0.5f, 1.5f);
+  g_autofree float *nan_rows = sinopia_test_nans (n);
+  const char *shader = aligned ? "rms_norm_vec4" : "rms_norm";
+  SinopiaTensor tx, tw, ty;
+
+  g_assert_true (!aligned || cols % 4 == 0);
+  if (aligned) {
+    tx = sinopia_test_embed (x, rows, cols, 4, 4, cols + 4, -7.0f, &nx);
+    tw = sinopia_test_embed (w, 1, cols, 4, 0, cols, 0.0f, &nw);
+    ty = sinopia_test_embed (nan_rows, rows, cols, 0, 0, cols + 8, NAN, &ny);
+  } else {
+    tx = sinopia_test_embed (x, rows, cols, 5, 1, cols + 2, -7.0f, &nx);
+    tw = sinopia_test_embed (w, 1, cols, 2, 0, cols, 0.0f, &nw);
+    ty = sinopia_test_embed (nan_rows, rows, cols, 0, 3, cols + 4, NAN, &ny);
+  }
+
+  SinopiaRecorder *rec = sinopia_test_begin_profiled ();
+  sinopia_op_rms_norm (rec, &tx, &tw, cols, 1e-6f, &ty, &error);
+  g_assert_no_error (error);
+  sinopia_test_submit_expecting (rec, &shader, 1);
+
+  g_autofree float *want = g_new (float, n);
+  sinopia_ref_rms_norm (x, rows, cols, w, cols, 1e-6f, want);
+  g_autofree float *got = sinopia_test_extract (&ty, ny, NAN);
+  g_autofree char *label = g_strdup_printf ("%s %s %ux%u", shader, what, rows, cols);
+  sinopia_test_assert_close (got, want, n, RMS_ATOL, RMS_RTOL, label);
+  g_autofree float *x_after = sinopia_test_extract (&tx, nx, -7.0f);
+  sinopia_test_assert_close (x_after, x, n, 0, 0, "rms_norm input untouched");
+  sinopia_buffer_free (tx.buffer);
+  sinopia_buffer_free (tw.buffer);
+  sinopia_buffer_free (ty.buffer);
 }
 
 static void
@@ -127,31 +176,26 @@ test_rms_norm_rows (void)
 {
   for (guint r = 0; r < G_N_ELEMENTS (test_rows); r++)
     for (guint c = 0; c < G_N_ELEMENTS (test_cols); c++) {
-      g_autoptr (GError) error = NULL;
-      uint32_t rows = test_rows[r], cols = test_cols[c];
-      gsize n = (gsize) rows * cols, nx, ny, nw;
       guint32 seed = 300 + 10 * r + c;
-      g_autofree float *x = random_rows (seed, rows, cols, 3.0f);
-      g_autofree float *w = sinopia_test_random (seed + 1, cols, 0.5f, 1.5f);
-      g_autofree float *nan_rows = sinopia_test_nans (n);
-      SinopiaTensor tx = sinopia_test_embed (x, rows, cols, 5, 1, cols + 2, -7.0f, &nx);
-      SinopiaTensor tw = sinopia_test_embed (w, 1, cols, 2, 0, cols, 0.0f, &nw);
-      SinopiaTensor ty = sinopia_test_embed (nan_rows, rows, cols, 0, 3, cols + 4, NAN, &ny);
-
-      SinopiaRecorder *rec = sinopia_test_begin ();
-      sinopia_op_rms_norm (rec, &tx, &tw, cols, 1e-6f, &ty, &error);
-      g_assert_no_error (error);
-      sinopia_test_submit (rec);
-
-      g_autofree float *want = g_new (float, n);
-      sinopia_ref_rms_norm (x, rows, cols, w, cols, 1e-6f, want);
-      g_autofree float *got = sinopia_test_extract (&ty, ny, NAN);
-      g_autofree char *label = g_strdup_printf ("rms_norm T5-style %ux%u", rows, cols);
-      sinopia_test_assert_close (got, want, n, RMS_ATOL, RMS_RTOL, label);
-      sinopia_buffer_free (tx.buffer);
-      sinopia_buffer_free (tw.buffer);
-      sinopia_buffer_free (ty.buffer);
+      g_autofree float *x = random_rows (seed, test_rows[r], test_cols[c], 3.0f);
+      check_rms_norm_rows (test_rows[r], test_cols[c], x, seed, FALSE, "random");
+      if (test_cols[c] % 4 == 0)
+        check_rms_norm_rows (test_rows[r], test_cols[c], x, seed, TRUE, "random");
     }
+}
+
+/* Rows around ±1e3 and 3e4 with a spread of 0.01: sum of squares near 3e12, still well
+ * inside float range, and only its relative error matters. */
+static void
+test_rms_norm_large_magnitude (void)
+{
+  uint32_t rows = 4, cols = 3072;
+  gsize n = (gsize) rows * cols;
+  g_autofree float *x = sinopia_test_random (500, n, -0.01f, 0.01f);
+  for (gsize i = 0; i < n; i++)
+    x[i] += (i / cols) % 2 ? -1000.0f : 3.0e4f;
+  check_rms_norm_rows (rows, cols, x, 500, FALSE, "large-magnitude");
+  check_rms_norm_rows (rows, cols, x, 500, TRUE, "large-magnitude");
 }
 
 /* QK-norm as FLUX does it: in place on the q and k column slices of a fused qkv buffer,
@@ -179,12 +223,14 @@ test_rms_norm_qk_in_place (void)
       SinopiaTensor q = sinopia_tensor_columns (all, 0, width), k = sinopia_tensor_columns (all, width, width);
       SinopiaTensor twq = sinopia_tensor (bwq, 0, 1, hd), twk = sinopia_tensor (bwk, 0, 1, hd);
 
-      SinopiaRecorder *rec = sinopia_test_begin ();
+      const char *shader = hd % 4 == 0 ? "rms_norm_vec4" : "rms_norm";
+      const char *shaders[] = { shader, shader };
+      SinopiaRecorder *rec = sinopia_test_begin_profiled ();
       sinopia_op_rms_norm (rec, &q, &twq, hd, 1e-6f, &q, &error);
       g_assert_no_error (error);
       sinopia_op_rms_norm (rec, &k, &twk, hd, 1e-6f, &k, &error);
       g_assert_no_error (error);
-      sinopia_test_submit (rec);
+      sinopia_test_submit_expecting (rec, shaders, 2);
 
       g_autofree float *want = g_memdup2 (qkv, n * sizeof (float));
       for (uint32_t i = 0; i < rows; i++) {
@@ -193,7 +239,7 @@ test_rms_norm_qk_in_place (void)
         sinopia_ref_rms_norm (row + width, 1, width, wk, hd, 1e-6f, row + width);
       }
       g_autofree float *got = sinopia_test_read (bqkv, n);
-      g_autofree char *label = g_strdup_printf ("rms_norm QK in place %ux%u, head_dim %u", rows, width, hd);
+      g_autofree char *label = g_strdup_printf ("%s QK in place %ux%u, head_dim %u", shader, rows, width, hd);
       sinopia_test_assert_close (got, want, n, RMS_ATOL, RMS_RTOL, label);
       for (uint32_t i = 0; i < rows; i++)
         for (uint32_t c = 2 * width; c < cols; c++)
@@ -202,36 +248,6 @@ test_rms_norm_qk_in_place (void)
       sinopia_buffer_free (bwq);
       sinopia_buffer_free (bwk);
     }
-}
-
-static void
-test_rms_norm_large_magnitude (void)
-{
-  g_autoptr (GError) error = NULL;
-  uint32_t rows = 4, cols = 3072, group = 128;
-  gsize n = (gsize) rows * cols;
-  g_autofree float *x = sinopia_test_random (500, n, -0.01f, 0.01f);
-  g_autofree float *w = sinopia_test_random (501, group, 0.5f, 1.5f);
-  for (gsize i = 0; i < n; i++)
-    x[i] += (i / cols) % 2 ? -1000.0f : 3.0e4f;
-  SinopiaBuffer *bx = sinopia_test_buffer (SINOPIA_DTYPE_F32, x, n);
-  SinopiaBuffer *bw = sinopia_test_buffer (SINOPIA_DTYPE_F32, w, group);
-  SinopiaBuffer *by = sinopia_test_output (n);
-  SinopiaTensor tx = sinopia_tensor (bx, 0, rows, cols), ty = sinopia_tensor (by, 0, rows, cols);
-  SinopiaTensor tw = sinopia_tensor (bw, 0, 1, group);
-
-  SinopiaRecorder *rec = sinopia_test_begin ();
-  sinopia_op_rms_norm (rec, &tx, &tw, group, 1e-6f, &ty, &error);
-  g_assert_no_error (error);
-  sinopia_test_submit (rec);
-
-  g_autofree float *want = g_new (float, n);
-  sinopia_ref_rms_norm (x, rows, cols, w, group, 1e-6f, want);
-  g_autofree float *got = sinopia_test_read (by, n);
-  sinopia_test_assert_close (got, want, n, RMS_ATOL, RMS_RTOL, "rms_norm large magnitude");
-  sinopia_buffer_free (bx);
-  sinopia_buffer_free (bw);
-  sinopia_buffer_free (by);
 }
 
 #define INVALID SINOPIA_TEST_ASSERT_INVALID

@@ -30,7 +30,9 @@ random_table (guint32 seed, uint32_t rows, uint32_t head_dim)
 }
 
 /* The q and k column slices of a fused [L, 3·H·D] qkv buffer rotated in place with separate
- * tables (the k table a strided slice of a wider matrix); v must not change. */
+ * tables; v must not change. q and its dense table are 4-aligned, so q takes the vec4 shader
+ * when D is a multiple of 4; the k table is a misaligned slice of a wider matrix, so k always
+ * takes the scalar one. */
 static void
 check_rope_qk (uint32_t rows, uint32_t heads, uint32_t head_dim, const float *table_q, const float *table_k,
                guint32 seed)
@@ -45,12 +47,13 @@ check_rope_qk (uint32_t rows, uint32_t heads, uint32_t head_dim, const float *ta
   SinopiaTensor tq = sinopia_test_embed (table_q, rows, head_dim, 0, 0, head_dim, 0.0f, &ntq);
   SinopiaTensor tk = sinopia_test_embed (table_k, rows, head_dim, 7, 3, head_dim + 6, 0.0f, &ntk);
 
-  SinopiaRecorder *rec = sinopia_test_begin ();
+  const char *shaders[] = { head_dim % 4 == 0 ? "rope_vec4" : "rope", "rope" };
+  SinopiaRecorder *rec = sinopia_test_begin_profiled ();
   sinopia_op_rope (rec, &q, &tq, head_dim, &error);
   g_assert_no_error (error);
   sinopia_op_rope (rec, &k, &tk, head_dim, &error);
   g_assert_no_error (error);
-  sinopia_test_submit (rec);
+  sinopia_test_submit_expecting (rec, shaders, 2);
 
   g_autofree float *want = g_memdup2 (qkv, n * sizeof (float));
   for (uint32_t r = 0; r < rows; r++) {
@@ -192,7 +195,8 @@ test_embedding (void)
 }
 
 /* a and b are the two halves of one fused [rows, 2·cols] projection (T5's wi_0, wi_1); once
- * into a separate strided output, once in place over b. */
+ * into a misaligned strided output (scalar shader), once in place over b (vec4 shader when
+ * cols is a multiple of 4). */
 static void
 test_gated_gelu (void)
 {
@@ -210,12 +214,13 @@ test_gated_gelu (void)
       SinopiaTensor ta = sinopia_tensor_columns (tab, 0, cols), tb = sinopia_tensor_columns (tab, cols, cols);
       SinopiaTensor ty = sinopia_test_embed (nans, rows, cols, 2, 1, cols + 1, NAN, &ny);
 
-      SinopiaRecorder *rec = sinopia_test_begin ();
+      const char *shaders[] = { "gated_gelu", cols % 4 == 0 ? "gated_gelu_vec4" : "gated_gelu" };
+      SinopiaRecorder *rec = sinopia_test_begin_profiled ();
       sinopia_op_gated_gelu (rec, &ta, &tb, &ty, &error);
       g_assert_no_error (error);
       sinopia_op_gated_gelu (rec, &ta, &tb, &tb, &error);
       g_assert_no_error (error);
-      sinopia_test_submit (rec);
+      sinopia_test_submit_expecting (rec, shaders, 2);
 
       g_autofree float *a = g_new (float, n), *b = g_new (float, n), *want = g_new (float, n);
       for (gsize i = 0; i < n; i++) {
@@ -231,7 +236,7 @@ test_gated_gelu (void)
         g_assert_cmpfloat (in_place[(i / cols) * 2 * cols + i % cols], ==, a[i]);
         got[i] = in_place[(i / cols) * 2 * cols + cols + i % cols];
       }
-      sinopia_test_assert_close (got, want, n, GELU_ATOL, GELU_RTOL, "gated_gelu in place");
+      sinopia_test_assert_close (got, want, n, GELU_ATOL, GELU_RTOL, shaders[1]);
       sinopia_buffer_free (tab.buffer);
       sinopia_buffer_free (ty.buffer);
     }

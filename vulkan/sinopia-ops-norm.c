@@ -26,7 +26,14 @@ G_STATIC_ASSERT (sizeof (RmsNormPush) == 9 * 4);
 
 #define F32 SINOPIA_DT (SINOPIA_DTYPE_F32)
 
-/* An optional per-column row vector: absent, or f32 [1, cols]. */
+/* Whether each row of t starts on a 4-element boundary, so it can be read as vec4 texels. */
+static gboolean
+aligned4 (const SinopiaTensor *t)
+{
+  return !t || (t->offset % 4 == 0 && (t->rows == 1 || t->stride % 4 == 0));
+}
+
+/* An optional per-column row vector: absent, or f32 [1, cols]. `present` may be NULL. */
 static gboolean
 check_row (const SinopiaTensor *t, uint32_t cols, const char *op, const char *what, uint32_t *off,
            uint32_t *present, GError **error)
@@ -36,7 +43,8 @@ check_row (const SinopiaTensor *t, uint32_t cols, const char *op, const char *wh
   if (!sinopia__check_tensor (t, op, what, F32, error) || !sinopia__check_shape (t, 1, cols, op, what, error))
     return FALSE;
   *off = (uint32_t) t->offset;
-  *present = 1;
+  if (present)
+    *present = 1;
   return TRUE;
 }
 
@@ -76,15 +84,19 @@ sinopia_op_layer_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const Sinop
   pc.y_off = (uint32_t) y->offset;
   pc.y_stride = y->stride;
 
+  /* Quads cut the texel fetches and the (per-lane, on lavapipe) stores by four. */
+  gboolean vec4 = x->cols % 4 == 0 && aligned4 (x) && aligned4 (y) && aligned4 (weight) && aligned4 (bias) &&
+                  aligned4 (shift) && aligned4 (scale);
+  VkFormat format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
   SinopiaDispatch d = {
-    .shader = "layer_norm",
+    .shader = vec4 ? "layer_norm_vec4" : "layer_norm",
     .n_bindings = 6,
     .bindings = {
-      sinopia__texel (x, VK_FORMAT_R32_SFLOAT),
-      sinopia__texel (weight, VK_FORMAT_R32_SFLOAT),
-      sinopia__texel (bias, VK_FORMAT_R32_SFLOAT),
-      sinopia__texel (shift, VK_FORMAT_R32_SFLOAT),
-      sinopia__texel (scale, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (x, format),
+      sinopia__texel (weight, format),
+      sinopia__texel (bias, format),
+      sinopia__texel (shift, format),
+      sinopia__texel (scale, format),
       sinopia__storage (y),
     },
     .n_spec = 1,
@@ -102,7 +114,6 @@ sinopia_op_rms_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const Sinopia
 {
   const char *op = "rms_norm";
   RmsNormPush pc = { .eps = eps, .group = group };
-  uint32_t has_weight = 0;
 
   if (!check_input_output (rec, x, y, eps, op, error))
     return FALSE;
@@ -110,7 +121,7 @@ sinopia_op_rms_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const Sinopia
     return sinopia__invalid (error, op, "a group of %u columns does not divide the %u columns", group, x->cols);
   if (!weight)
     return sinopia__invalid (error, op, "the weight is missing");
-  if (!check_row (weight, group, op, "the weight", &pc.weight_off, &has_weight, error))
+  if (!check_row (weight, group, op, "the weight", &pc.weight_off, NULL, error))
     return FALSE;
   pc.rows = x->rows;
   pc.groups = x->cols / group;
@@ -119,12 +130,15 @@ sinopia_op_rms_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const Sinopia
   pc.y_off = (uint32_t) y->offset;
   pc.y_stride = y->stride;
 
+  /* A group starting on a quad keeps every later group on one: strides and the group are multiples of 4. */
+  gboolean vec4 = group % 4 == 0 && aligned4 (x) && aligned4 (y) && aligned4 (weight);
+  VkFormat format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
   SinopiaDispatch d = {
-    .shader = "rms_norm",
+    .shader = vec4 ? "rms_norm_vec4" : "rms_norm",
     .n_bindings = 3,
     .bindings = {
-      sinopia__texel (x, VK_FORMAT_R32_SFLOAT),
-      sinopia__texel (weight, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (x, format),
+      sinopia__texel (weight, format),
       sinopia__storage (y),
     },
     .n_spec = 1,

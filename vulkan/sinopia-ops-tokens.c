@@ -34,6 +34,13 @@ G_STATIC_ASSERT (sizeof (TransposePush) == 6 * 4);
 
 #define F32 SINOPIA_DT (SINOPIA_DTYPE_F32)
 
+/* Whether each row of t starts on a 4-element boundary, so it can be read as vec4 texels. */
+static gboolean
+aligned4 (const SinopiaTensor *t)
+{
+  return t->offset % 4 == 0 && (t->rows == 1 || t->stride % 4 == 0);
+}
+
 /* One past the last element a view touches. */
 static uint64_t
 end_element (const SinopiaTensor *t)
@@ -66,12 +73,15 @@ sinopia_op_rope (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTens
     .table_off = (uint32_t) table->offset,
     .table_stride = table->stride,
   };
+  /* Two pairs per invocation when a quad of x never straddles heads and its table entries are one texel. */
+  gboolean vec4 = head_dim % 4 == 0 && aligned4 (x) && aligned4 (table);
+  VkFormat format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
   SinopiaDispatch d = {
-    .shader = "rope",
+    .shader = vec4 ? "rope_vec4" : "rope",
     .n_bindings = 3,
     .bindings = {
-      sinopia__texel (x, VK_FORMAT_R32_SFLOAT),
-      sinopia__texel (table, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (x, format),
+      sinopia__texel (table, format),
       sinopia__storage (x),
     },
     .n_spec = 1,
@@ -79,7 +89,7 @@ sinopia_op_rope (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTens
     .push = &pc,
     .push_size = sizeof pc,
   };
-  sinopia__grid ((uint64_t) pc.rows * pc.pairs, SINOPIA_WG, d.groups);
+  sinopia__grid ((uint64_t) pc.rows * pc.pairs / (vec4 ? 2 : 1), SINOPIA_WG, d.groups);
   return sinopia__recorder_dispatch (rec, &d, error);
 }
 
@@ -154,12 +164,14 @@ sinopia_op_gated_gelu (SinopiaRecorder *rec, const SinopiaTensor *a, const Sinop
     .y_off = (uint32_t) y->offset,
     .y_stride = y->stride,
   };
+  gboolean vec4 = a->cols % 4 == 0 && aligned4 (a) && aligned4 (b) && aligned4 (y);
+  VkFormat format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT;
   SinopiaDispatch d = {
-    .shader = "gated_gelu",
+    .shader = vec4 ? "gated_gelu_vec4" : "gated_gelu",
     .n_bindings = 3,
     .bindings = {
-      sinopia__texel (a, VK_FORMAT_R32_SFLOAT),
-      sinopia__texel (b, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (a, format),
+      sinopia__texel (b, format),
       sinopia__storage (y),
     },
     .n_spec = 1,
@@ -167,7 +179,7 @@ sinopia_op_gated_gelu (SinopiaRecorder *rec, const SinopiaTensor *a, const Sinop
     .push = &pc,
     .push_size = sizeof pc,
   };
-  sinopia__grid ((uint64_t) pc.rows * pc.cols, SINOPIA_WG, d.groups);
+  sinopia__grid ((uint64_t) pc.rows * pc.cols / (vec4 ? 4 : 1), SINOPIA_WG, d.groups);
   return sinopia__recorder_dispatch (rec, &d, error);
 }
 
