@@ -39,3 +39,14 @@ void sinopia_ref_embedding (const uint32_t *ids, uint32_t n, const void *table, 
 void sinopia_ref_gated_gelu (const float *a, const float *b, size_t n, float *y);
 /* y [cols, rows] = xᵀ, x [rows, cols]. */
 void sinopia_ref_transpose (const float *x, uint32_t rows, uint32_t cols, float *y);
+
+/* ---- image ops (conv, group norm, upsample): [C, H·W] dense arrays ---- */
+/* y [cout, Ho·Wo] (+)= conv2d(x [cin, H·W], w [cout, cin·k·k]) + bias; bias may be NULL. */
+void sinopia_ref_conv2d (const float *x, uint32_t cin, const SinopiaConvShape *s, const float *w,
+                         const float *bias, uint32_t cout, gboolean accumulate, float *y);
+/* GroupNorm of x [channels, pixels] with double statistics; weight/bias [channels] or NULL. */
+void sinopia_ref_group_norm (const float *x, uint32_t channels, uint32_t pixels, uint32_t groups,
+                             const float *weight, const float *bias, float eps, gboolean silu, float *y);
+/* y [channels, 2H·2W] = nearest ×2 of x [channels, H·W]. */
+void sinopia_ref_upsample_nearest2x (const float *x, uint32_t channels, uint32_t height, uint32_t width,
+                                     float *y);

@@ -1,0 +1,216 @@
+#version 450
+#extension GL_GOOGLE_include_directive : require
+#extension GL_EXT_control_flow_attributes : require
+// Direct 2-D convolution, y[co, oy, ox] = bias[co] + Σ w[co, ci, ky, kx] · x[ci, iy, ix].
+// One invocation computes CO output channels × PIX consecutive output pixels of one row
+// (a "strip"). For each input channel and kernel row it loads the input columns the strip
+// touches once and reuses them for every kx and every output channel. On lavapipe the
+// texel fetches, not the FMAs, are what costs (machine-feasibility.md §3), so the strip is
+// long and there is no shared memory.
+//   X_VEC4: input rows are fetched as aligned vec4 texels (width, offset and stride
+//           divisible by 4, whole strips, left/right padding <= 4); else one texel a column.
+//   W_VEC4: weights are fetched four at a time, four input channels per iteration
+//           (cin, offset and stride divisible by 4); else one texel per weight.
+//   W_BF16: weights are bf16 bit patterns (R16_UINT, or RG32_UINT for W_VEC4).
+#include "common.glsl"
+#include "conv2d-push.glsl"
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int KS = 3;    // kernel size
+layout(constant_id = 2) const int ST = 1;    // stride
+layout(constant_id = 3) const int PIX = 8;   // output pixels per invocation
+layout(constant_id = 4) const int CO = 4;    // output channels per invocation
+layout(constant_id = 5) const int PADL = 1;  // left padding (X_VEC4 only)
+
+const int KK = KS * KS;
+#if X_VEC4
+// Segment element e holds input column ST·ox0 − ALIGN + e: the segment starts on a vec4
+// boundary ALIGN columns left of the strip, so the first tap of pixel j is element E0 + ST·j.
+const int ALIGN = (PADL + 3) / 4 * 4;
+const int E0 = ALIGN - PADL;
+const int NV = (E0 + ST * (PIX - 1) + KS + 3) / 4;
+const int NE = NV * 4;
+#else
+const int E0 = 0;
+const int NE = ST * (PIX - 1) + KS;
+#endif
+
+layout(binding = 0) uniform samplerBuffer x;
+#if W_BF16
+layout(binding = 1) uniform usamplerBuffer wt;
+#else
+layout(binding = 1) uniform samplerBuffer wt;
+#endif
+layout(binding = 2) uniform samplerBuffer bias;
+layout(binding = 3) buffer Y { float y[]; };
+
+#if W_VEC4
+vec4 weight4(int i)
+{
+#if W_BF16
+    uvec2 b = texelFetch(wt, i).xy;
+    return uintBitsToFloat(uvec4(b.x << 16, b.x & 0xffff0000u, b.y << 16, b.y & 0xffff0000u));
+#else
+    return texelFetch(wt, i);
+#endif
+}
+#else
+float weight(int i)
+{
+#if W_BF16
+    return sinopia_bf16(texelFetch(wt, i).x);
+#else
+    return texelFetch(wt, i).x;
+#endif
+}
+#endif
+
+#if X_VEC4
+int vcol[NV];
+bool vok[NV];
+#else
+int col[NE];
+bool cok[NE];
+#endif
+
+// The input columns of the strip in channel row `xr` (texel units); columns outside the
+// image read a clamped texel and become zero, as does the whole row when !row_ok.
+void load_segment(int xr, bool row_ok, out float seg[NE])
+{
+#if X_VEC4
+    [[unroll]] for (int v = 0; v < NV; v++) {
+        vec4 t = texelFetch(x, xr + vcol[v]);
+        // only the outermost texels can fall outside the image
+        if (v < ALIGN / 4 || v == NV - 1)
+            t = vok[v] ? t : vec4(0.0);
+        t = row_ok ? t : vec4(0.0);
+        seg[4 * v] = t.x;
+        seg[4 * v + 1] = t.y;
+        seg[4 * v + 2] = t.z;
+        seg[4 * v + 3] = t.w;
+    }
+#else
+    [[unroll]] for (int e = 0; e < NE; e++) {
+        float t = texelFetch(x, xr + col[e]).x;
+        seg[e] = cok[e] && row_ok ? t : 0.0;
+    }
+#endif
+}
+
+void main()
+{
+    uint strip = sinopia_linear_id();
+    if (strip >= p.out_height * p.strips_per_row)
+        return;
+    int oy = int(strip / p.strips_per_row);
+    int ox0 = int(strip % p.strips_per_row) * PIX;
+    int co0 = int(gl_WorkGroupID.z) * CO;
+    int width = int(p.width);
+    int iy0 = ST * oy - int(p.pad_top);
+
+#if X_VEC4
+    int vbase = (ST * ox0 - ALIGN) / 4;
+    int w4 = width / 4;
+    [[unroll]] for (int v = 0; v < NV; v++) {
+        vcol[v] = clamp(vbase + v, 0, w4 - 1);
+        vok[v] = vbase + v >= 0 && vbase + v < w4;
+    }
+    int xbase = int(p.x_off / 4u);
+    int xstep = int(p.x_stride / 4u);
+    int rstep = w4;
+#else
+    int cbase = ST * ox0 - int(p.pad_left);
+    [[unroll]] for (int e = 0; e < NE; e++) {
+        col[e] = clamp(cbase + e, 0, width - 1);
+        cok[e] = cbase + e >= 0 && cbase + e < width;
+    }
+    int xbase = int(p.x_off);
+    int xstep = int(p.x_stride);
+    int rstep = width;
+#endif
+
+    int wrow[CO];
+    [[unroll]] for (int c = 0; c < CO; c++)
+        wrow[c] = int(p.w_off + uint(min(co0 + c, int(p.cout) - 1)) * p.w_stride);
+
+    float acc[CO * PIX];
+    [[unroll]] for (int i = 0; i < CO * PIX; i++)
+        acc[i] = 0.0;
+
+#if W_VEC4
+    // Four input channels per iteration: their CO·KK·4 weights are KK vec4 texels per
+    // output channel. All kernel rows are unrolled; rows outside the image are zeroed.
+    int xrow[KS];
+    bool rok[KS];
+    [[unroll]] for (int ky = 0; ky < KS; ky++) {
+        rok[ky] = iy0 + ky >= 0 && iy0 + ky < int(p.height);
+        xrow[ky] = xbase + clamp(iy0 + ky, 0, int(p.height) - 1) * rstep;
+    }
+    [[unroll]] for (int c = 0; c < CO; c++)
+        wrow[c] /= 4;
+    for (int ci0 = 0; ci0 < int(p.cin); ci0 += 4) {
+        vec4 wq[CO * KK];
+        [[unroll]] for (int c = 0; c < CO; c++)
+            [[unroll]] for (int i = 0; i < KK; i++)
+                wq[c * KK + i] = weight4(wrow[c] + ci0 / 4 * KK + i);
+        [[unroll]] for (int u = 0; u < 4; u++)
+            [[unroll]] for (int ky = 0; ky < KS; ky++) {
+                float seg[NE];
+                load_segment(xrow[ky] + (ci0 + u) * xstep, rok[ky], seg);
+                [[unroll]] for (int j = 0; j < PIX; j++)
+                    [[unroll]] for (int c = 0; c < CO; c++) {
+                        float a = acc[c * PIX + j];
+                        [[unroll]] for (int kx = 0; kx < KS; kx++) {
+                            int t = u * KK + ky * KS + kx;
+                            a = fma(wq[c * KK + t / 4][t % 4], seg[E0 + ST * j + kx], a);
+                        }
+                        acc[c * PIX + j] = a;
+                    }
+            }
+    }
+#else
+    // Kernel rows outside the image contribute nothing: skip them.
+    int ky_lo = max(0, -iy0);
+    int ky_hi = min(KS, int(p.height) - iy0);
+    for (int ky = ky_lo; ky < ky_hi; ky++) {
+        int xr = xbase + (iy0 + ky) * rstep;
+        int wi = ky * KS;
+        for (int ci = 0; ci < int(p.cin); ci++) {
+            float seg[NE];
+            load_segment(xr, true, seg);
+            float wv[CO * KS];
+            [[unroll]] for (int c = 0; c < CO; c++)
+                [[unroll]] for (int kx = 0; kx < KS; kx++)
+                    wv[c * KS + kx] = weight(wrow[c] + wi + kx);
+            // each accumulator takes its KS FMAs as one chain: one spill load and store
+            // per chain on llvmpipe instead of one per FMA
+            [[unroll]] for (int j = 0; j < PIX; j++)
+                [[unroll]] for (int c = 0; c < CO; c++) {
+                    float a = acc[c * PIX + j];
+                    [[unroll]] for (int kx = 0; kx < KS; kx++)
+                        a = fma(wv[c * KS + kx], seg[E0 + ST * j + kx], a);
+                    acc[c * PIX + j] = a;
+                }
+            xr += xstep;
+            wi += KK;
+        }
+    }
+#endif
+
+    int npix = min(PIX, int(p.out_width) - ox0);
+    [[unroll]] for (int c = 0; c < CO; c++) {
+        int co = co0 + c;
+        if (co >= int(p.cout))
+            break;
+        float b = p.has_bias != 0u ? texelFetch(bias, int(p.bias_off) + co).x : 0.0;
+        uint yrow = p.y_off + uint(co) * p.y_stride + uint(oy) * p.out_width + uint(ox0);
+        [[unroll]] for (int j = 0; j < PIX; j++) {
+            if (j >= npix)
+                break;
+            float v = acc[c * PIX + j] + b;
+            if (p.accumulate != 0u)
+                v += y[yrow + uint(j)];
+            y[yrow + uint(j)] = v;
+        }
+    }
+}
