@@ -1,5 +1,4 @@
-/* sinopia-ops-tokens.c — RoPE, embedding lookup, gated GELU and transpose (rope.comp,
- * embedding.comp, gated-gelu.comp, transpose.comp). */
+/* sinopia-ops-tokens.c — RoPE, embedding lookup, gated GELU and transpose (their .comp shaders). */
 #define G_LOG_DOMAIN "sinopia-ops"
 
 #include "sinopia-ops-private.h"
