@@ -1,0 +1,17 @@
+/* sinopia-test-golden.h — access to ../shared/golden for tests: paths, tensors as f32 and
+ * the measured tolerances (tolerances.json). Tests skip with a message when it is absent. */
+#pragma once
+
+#include <glib.h>
+
+#include "sinopia-safetensors.h"
+
+/* Full path of golden/<dir>/<file>, or NULL (after g_test_skip) when the folder is absent.
+ * (transfer full). */
+char *sinopia_test_golden_path (const char *dir, const char *file);
+/* The tensor `name` of `st` as f32 (asserts it exists); *n gets its element count. (transfer full) */
+float *sinopia_test_golden_tensor (SinopiaSafetensors *st, const char *name, gsize *n);
+/* atol of files.<file>.<tensor> in golden/<dir>/tolerances.json; asserts it exists. */
+double sinopia_test_golden_atol (const char *dir, const char *file, const char *tensor);
+/* Max |a − b|. */
+double sinopia_test_max_abs_diff (const float *a, const float *b, gsize n);
