@@ -1,0 +1,237 @@
+/* sinopia-sampler.c — schedule, packing, noise and the Euler loop (denoise and invert). */
+#define G_LOG_DOMAIN "sinopia-engine"
+
+#include <math.h>
+#include <string.h>
+
+#include "sinopia-sampler.h"
+
+G_DEFINE_QUARK (sinopia-sampler-error-quark, sinopia_sampler_error)
+
+/* torch.linspace(1, 0, n+1) in float32: the first half steps up from the start, the
+ * second half down from the end, as torch computes it. */
+static float
+linspace_at (guint i, guint n_points)
+{
+  float step = (0.0f - 1.0f) / (float) (n_points - 1);
+  if (i < n_points / 2)
+    return 1.0f + step * (float) i;
+  return 0.0f - step * (float) (n_points - 1 - i);
+}
+
+void
+sinopia_flux_schedule (guint n_steps, guint image_seq_len, gboolean shift, float *ts)
+{
+  double mu = 0.5 + (1.15 - 0.5) / (4096.0 - 256.0) * ((double) image_seq_len - 256.0);
+  float e = (float) exp (mu);
+  for (guint i = 0; i <= n_steps; i++) {
+    float t = n_steps ? linspace_at (i, n_steps + 1) : 1.0f;
+    if (shift && t > 0.0f)
+      t = e / (e + (1.0f / t - 1.0f));
+    ts[i] = t;
+  }
+}
+
+void
+sinopia_flux_steps_from_schedule (const float *ts, guint n_steps, gboolean invert, float *t_eval, float *dt)
+{
+  for (guint k = 0; k < n_steps; k++) {
+    if (!invert) {
+      t_eval[k] = ts[k];
+      dt[k] = ts[k + 1] - ts[k];
+    } else {
+      /* walk up the same grid: from σ_{N−k} to σ_{N−k−1}, evaluated where the latent is */
+      float from = ts[n_steps - k], to = ts[n_steps - k - 1];
+      t_eval[k] = from;
+      dt[k] = to - from;
+    }
+  }
+}
+
+void
+sinopia_flux_pack (const float *latent, uint32_t C, uint32_t H, uint32_t W, float *packed)
+{
+  uint32_t w2 = W / 2;
+  for (uint32_t r = 0; r < H / 2; r++)
+    for (uint32_t c = 0; c < w2; c++)
+      for (uint32_t ch = 0; ch < C; ch++)
+        for (uint32_t dy = 0; dy < 2; dy++)
+          for (uint32_t dx = 0; dx < 2; dx++)
+            packed[((size_t) r * w2 + c) * 4 * C + ch * 4 + dy * 2 + dx] =
+              latent[((size_t) ch * H + 2 * r + dy) * W + 2 * c + dx];
+}
+
+void
+sinopia_flux_unpack (const float *packed, uint32_t C, uint32_t H, uint32_t W, float *latent)
+{
+  uint32_t w2 = W / 2;
+  for (uint32_t r = 0; r < H / 2; r++)
+    for (uint32_t c = 0; c < w2; c++)
+      for (uint32_t ch = 0; ch < C; ch++)
+        for (uint32_t dy = 0; dy < 2; dy++)
+          for (uint32_t dx = 0; dx < 2; dx++)
+            latent[((size_t) ch * H + 2 * r + dy) * W + 2 * c + dx] =
+              packed[((size_t) r * w2 + c) * 4 * C + ch * 4 + dy * 2 + dx];
+}
+
+void
+sinopia_flux_img_ids (uint32_t H, uint32_t W, float *ids)
+{
+  for (uint32_t r = 0; r < H / 2; r++)
+    for (uint32_t c = 0; c < W / 2; c++) {
+      float *o = ids + ((size_t) r * (W / 2) + c) * 3;
+      o[0] = 0.0f;
+      o[1] = (float) r;
+      o[2] = (float) c;
+    }
+}
+
+/* splitmix64: a bijective mixer, so (seed, counter) pairs never collide. */
+static guint64
+mix64 (guint64 x)
+{
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+void
+sinopia_noise (guint64 seed, float *out, gsize n)
+{
+  guint64 key = mix64 (seed ^ 0x5349304e4f504941ull);
+  for (gsize i = 0; i < n; i += 2) {
+    /* Box–Muller on a pair of 53-bit uniforms in (0, 1] and [0, 1) */
+    guint64 a = mix64 (key + 2 * (guint64) i), b = mix64 (key + 2 * (guint64) i + 1);
+    double u1 = ((a >> 11) + 1) * (1.0 / 9007199254740992.0);
+    double u2 = (b >> 11) * (1.0 / 9007199254740992.0);
+    double r = sqrt (-2.0 * log (u1));
+    out[i] = (float) (r * cos (2.0 * G_PI * u2));
+    if (i + 1 < n)
+      out[i + 1] = (float) (r * sin (2.0 * G_PI * u2));
+  }
+}
+
+static gboolean
+cancelled (const SinopiaSampleRequest *req, GError **error)
+{
+  if (req->cancel && g_atomic_int_get (req->cancel)) {
+    g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED, "Cancelled");
+    return TRUE;
+  }
+  return FALSE;
+}
+
+typedef struct {
+  SinopiaFluxConditioning *cond, *neg;
+  SinopiaFluxWorkspace *ws;
+  SinopiaBuffer *latent, *pred, *neg_pred;
+  SinopiaRecorder *rec;
+} Loop;
+
+static void
+loop_clear (Loop *l)
+{
+  sinopia_flux_conditioning_free (l->cond);
+  sinopia_flux_conditioning_free (l->neg);
+  sinopia_flux_workspace_free (l->ws);
+  sinopia_buffer_free (l->latent);
+  sinopia_buffer_free (l->pred);
+  sinopia_buffer_free (l->neg_pred);
+  sinopia_recorder_free (l->rec);
+}
+
+gboolean
+sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStepFunc on_step, gpointer user_data,
+                     GError **error)
+{
+  SinopiaFluxModel *m = req->model;
+  const SinopiaFluxConfig *cfg = sinopia_flux_model_config (m);
+  SinopiaVkContext *ctx = sinopia_flux_model_context (m);
+  uint32_t C = cfg->in_channels, n = req->n_img;
+  gboolean cfg_pass = req->neg_txt && !cfg->guidance_embed && req->guidance != 1.0f;
+  uint64_t size = (uint64_t) n * C;
+  Loop l = { 0 };
+  gboolean ok = FALSE;
+
+  if (!req->n_steps || !req->t_eval || !req->dt || !n || cfg->in_channels != cfg->out_channels) {
+    g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
+                 "Sampling needs at least one step, image tokens and a model whose output matches its input");
+    return FALSE;
+  }
+  if (cfg_pass && req->n_neg_txt != req->n_txt) {
+    g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
+                 "The negative prompt must have as many tokens (%u) as the prompt (%u)", req->n_neg_txt,
+                 req->n_txt);
+    return FALSE;
+  }
+  if (cancelled (req, error))
+    return FALSE;
+
+  g_autofree float *guidance = g_new (float, req->n_steps);
+  for (guint k = 0; k < req->n_steps; k++)
+    guidance[k] = req->guidance;
+  l.cond = sinopia_flux_conditioning_new (m, req->txt, req->n_txt, req->txt_ids, req->y, req->img_ids, n,
+                                          req->t_eval, guidance, req->n_steps, error);
+  if (!l.cond)
+    goto out;
+  if (cfg_pass && !(l.neg = sinopia_flux_conditioning_new (m, req->neg_txt, req->n_neg_txt, req->neg_txt_ids,
+                                                           req->neg_y, req->img_ids, n, req->t_eval, guidance,
+                                                           req->n_steps, error)))
+    goto out;
+  if (!(l.ws = sinopia_flux_workspace_new (m, n, req->n_txt, error)) ||
+      !(l.latent = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
+      !(l.pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
+      (cfg_pass && !(l.neg_pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error))) ||
+      !(l.rec = sinopia_recorder_new (ctx, error)) ||
+      !sinopia_buffer_upload (l.latent, 0, latent, size * sizeof (float), error))
+    goto out;
+
+  SinopiaTensor x = sinopia_tensor (l.latent, 0, n, C), v = sinopia_tensor (l.pred, 0, n, C);
+  SinopiaTensor nv = l.neg_pred ? sinopia_tensor (l.neg_pred, 0, n, C) : v;
+  g_autofree float *pred = g_new (float, size);
+  g_autofree float *x0 = g_new (float, size);
+  for (guint k = 0; k < req->n_steps; k++) {
+    if (cancelled (req, error))
+      goto out;
+    float dt = req->dt[k], g = req->guidance;
+    if (!sinopia_recorder_begin (l.rec, FALSE, error))
+      goto out;
+    gboolean recorded = sinopia_flux_forward (m, l.ws, l.cond, k, &x, &v, l.rec, NULL, error);
+    if (recorded && cfg_pass)
+      recorded = sinopia_flux_forward (m, l.ws, l.neg, k, &x, &nv, l.rec, NULL, error) &&
+                 /* v ← uncond + g·(cond − uncond), so previews and callers see the guided velocity */
+                 sinopia_op_mul_add (l.rec, &nv, NULL, NULL, 1.0f - g, &nv, error) &&
+                 sinopia_op_mul_add (l.rec, &v, NULL, &nv, g, &v, error);
+    /* x ← x + dt·v (the reference rounds dt·v, then the sum) */
+    if (recorded)
+      recorded = sinopia_op_mul_add (l.rec, &v, NULL, &x, dt, &x, error);
+    if (!recorded) {
+      sinopia_recorder_submit (l.rec, NULL);
+      goto out;
+    }
+    if (!sinopia_recorder_submit (l.rec, error) ||
+        !sinopia_buffer_download (l.latent, 0, latent, size * sizeof (float), error) ||
+        !sinopia_buffer_download (l.pred, 0, pred, size * sizeof (float), error))
+      goto out;
+    if (on_step) {
+      /* x0 = x_t − t·v, from the latent before this step: x_t = x_{t+dt} − dt·v */
+      float t = req->t_eval[k];
+      for (uint64_t i = 0; i < size; i++)
+        x0[i] = latent[i] - dt * pred[i] - t * pred[i];
+      SinopiaStepInfo info = {
+        .step = k, .n_steps = req->n_steps, .t_eval = t, .t_next = t + dt,
+        .latent = latent, .x0 = x0, .n_img = n, .channels = C,
+      };
+      if (!on_step (&info, user_data)) {
+        g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED, "Cancelled");
+        goto out;
+      }
+    }
+  }
+  ok = TRUE;
+
+out:
+  loop_clear (&l);
+  return ok;
+}

@@ -1,0 +1,78 @@
+/* sinopia-sampler.h — flow-matching sampling with the FLUX transformer: the reference
+ * schedule, latent packing and position ids, seeded noise, and the Euler loop that both
+ * denoises (σ from 1 to 0) and inverts (σ from 0 to 1), with classifier-free guidance,
+ * a per-step callback and cancellation.
+ * Threads: the loop runs on the caller's thread (the engine's worker); the cancel flag may
+ * be set from any thread. */
+#pragma once
+
+#include "sinopia-flux.h"
+
+G_BEGIN_DECLS
+
+#define SINOPIA_SAMPLER_ERROR (sinopia_sampler_error_quark ())
+GQuark sinopia_sampler_error_quark (void);
+
+typedef enum {
+  SINOPIA_SAMPLER_ERROR_CANCELLED,
+  SINOPIA_SAMPLER_ERROR_INPUT,
+} SinopiaSamplerErrorCode;
+
+/* The reference get_schedule: n_steps + 1 values from 1 to 0, shifted with
+ * μ = 0.5 + (1.15 − 0.5)(image_seq_len − 256)/(4096 − 256) when `shift` (float32 math as the
+ * reference does it). */
+void sinopia_flux_schedule (guint n_steps, guint image_seq_len, gboolean shift, float *timesteps);
+
+/* Latent [C, H, W] (H, W even) ↔ packed tokens [(H/2)(W/2), 4C]. */
+void sinopia_flux_pack (const float *latent, uint32_t channels, uint32_t height, uint32_t width, float *packed);
+void sinopia_flux_unpack (const float *packed, uint32_t channels, uint32_t height, uint32_t width, float *latent);
+/* img_ids [(H/2)(W/2), 3] = (0, row, col) for a latent of H×W. */
+void sinopia_flux_img_ids (uint32_t height, uint32_t width, float *ids);
+
+/* n standard normal values determined by `seed` alone: element i depends only on (seed, i),
+ * computed with integer hashing and double math, so every run and device gives the same. */
+void sinopia_noise (guint64 seed, float *out, gsize n);
+
+typedef struct {
+  guint step, n_steps;
+  float t_eval;           /* σ the model saw */
+  float t_next;           /* σ the latent now has */
+  const float *latent;    /* packed [n_img, C], after this step; borrowed for the call */
+  const float *x0;        /* packed predicted clean latent x − σ·v; borrowed */
+  uint32_t n_img, channels;
+} SinopiaStepInfo;
+
+/* Called on the sampling thread after every step; return FALSE to stop (cancel). */
+typedef gboolean (*SinopiaStepFunc) (const SinopiaStepInfo *info, gpointer user_data);
+
+typedef struct {
+  SinopiaFluxModel *model;
+  /* the prompt: txt [n_txt, context_in_dim], y [vec_in_dim], txt_ids [n_txt, n_axes] */
+  const float *txt, *txt_ids, *y;
+  uint32_t n_txt;
+  /* negative prompt for true classifier-free guidance (models without a guidance
+   * embedding); NULL: no second pass */
+  const float *neg_txt, *neg_txt_ids, *neg_y;
+  uint32_t n_neg_txt;
+  /* embedded guidance for models with a guidance embedding; the CFG scale otherwise */
+  float guidance;
+  const float *img_ids;   /* [n_img, n_axes] */
+  uint32_t n_img;
+  /* n_steps evaluations: x += dt[k] · v(x, t_eval[k]); denoising has t_eval = σ_k,
+   * dt = σ_{k+1} − σ_k; inversion walks upward with dt > 0. */
+  const float *t_eval, *dt;
+  guint n_steps;
+  const gint *cancel;     /* non-zero: stop before the next step (g_atomic_int_get) */
+} SinopiaSampleRequest;
+
+/* Fills a request's t_eval/dt (n_steps each) for denoising along `timesteps` (n_steps+1),
+ * or for inversion (variant A: evaluated at the current level) when `invert`. */
+void sinopia_flux_steps_from_schedule (const float *timesteps, guint n_steps, gboolean invert, float *t_eval,
+                                       float *dt);
+
+/* Runs the loop on the packed latent (in place, host memory [n_img, in_channels]).
+ * One command buffer and one submission per step (two forwards with CFG). */
+gboolean sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStepFunc on_step,
+                              gpointer user_data, GError **error);
+
+G_END_DECLS
