@@ -9,6 +9,8 @@
 
 static const CliCommand commands[] = {
   { "devices", "List Vulkan devices and their capabilities", cli_devices },
+  { "dit-forward", "One FLUX transformer forward on a tensor file", cli_dit_forward },
+  { "sample", "Flow-matching sampling from given noise", cli_sample },
 };
 
 static void
