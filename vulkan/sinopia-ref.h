@@ -50,3 +50,23 @@ void sinopia_ref_group_norm (const float *x, uint32_t channels, uint32_t pixels,
 /* y [channels, 2H·2W] = nearest ×2 of x [channels, H·W]. */
 void sinopia_ref_upsample_nearest2x (const float *x, uint32_t channels, uint32_t height, uint32_t width,
                                      float *y);
+
+/* ---- softmax and attention (sinopia-ref-attention.c) ---- */
+/* Row softmax of x [rows, cols] in double; -inf entries get 0 and a row of only -inf gets zeros.
+ * x and y may be the same array. */
+void sinopia_ref_softmax (const float *x, uint32_t rows, uint32_t cols, float *y);
+/* The masks of SinopiaAttentionOptions as dense host arrays (NULL: absent). */
+typedef struct {
+  uint32_t n_heads, head_dim;
+  float scale;
+  const uint32_t *q_bits, *k_bits;   /* [lq], [lk]: both or neither */
+  const float *key_bias;             /* [lk] */
+  const uint32_t *rel_buckets;       /* [lq + lk - 1], with rel_bias_table [n_buckets, n_heads] */
+  const float *rel_bias_table;
+  uint32_t n_buckets;
+  gboolean causal;
+} SinopiaRefAttention;
+/* out [lq, H·D] = softmax(q kᵀ·scale + bias) v per head, materialising the scores in double;
+ * q [lq, H·D], k and v [lk, H·D], dense. A query with no visible key gets zeros. */
+void sinopia_ref_attention (const float *q, uint32_t lq, const float *k, const float *v, uint32_t lk,
+                            const SinopiaRefAttention *opts, float *out);

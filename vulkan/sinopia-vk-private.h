@@ -15,7 +15,7 @@ gboolean sinopia__vk_check (VkResult res, const char *call, const char *file, in
 const char *sinopia__vk_result_name (VkResult res);
 
 #define SINOPIA_MAX_HEAPS 16
-#define SINOPIA_MAX_BINDINGS 8
+#define SINOPIA_MAX_BINDINGS 9   /* attention: q, k, v, five mask operands, output */
 #define SINOPIA_MAX_SPEC 8
 #define SINOPIA_MAX_VIEWS 4
 
