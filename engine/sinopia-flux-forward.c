@@ -358,22 +358,20 @@ mod_chunk (const Forward *f, uint32_t col)
   return sinopia_tensor_columns (f->mods, col, f->D);
 }
 
-/* QK RMS norm per head (own scales per stream) over rows [r0, r0+n). */
+/* QK RMS-norm per head with the stream's scales, then RoPE, over rows [r0, r0+n). */
 static gboolean
-qk_norm (Forward *f, uint32_t r0, uint32_t n, SinopiaBuffer *q_scale, SinopiaBuffer *k_scale, GError **error)
+qk_norm_rope (Forward *f, uint32_t r0, uint32_t n, SinopiaBuffer *q_scale, SinopiaBuffer *k_scale, GError **error)
 {
-  SinopiaTensor rows = sinopia_tensor_rows (f->qkv, r0, n);
-  SinopiaTensor q = sinopia_tensor_columns (rows, 0, f->D), k = sinopia_tensor_columns (rows, f->D, f->D);
+  SinopiaTensor qk = sinopia_tensor_columns (sinopia_tensor_rows (f->qkv, r0, n), 0, 2 * f->D);
   SinopiaTensor qs = whole (q_scale, 1, f->hd), ks = whole (k_scale, 1, f->hd);
-  return sinopia_op_rms_norm (f->rec, &q, &qs, f->hd, QK_EPS, &q, error) &&
-         sinopia_op_rms_norm (f->rec, &k, &ks, f->hd, QK_EPS, &k, error);
+  SinopiaTensor pe = sinopia_tensor_rows (f->pe, r0, n);
+  return sinopia_op_qk_norm_rope (f->rec, &qk, &qs, &ks, &pe, f->hd, QK_EPS, error);
 }
 
-/* RoPE on q and k of the whole sequence (they are adjacent: 2H heads of hd), then attention. */
+/* Joint attention over the whole sequence into the first D columns of `cat`. */
 static gboolean
-rope_attention (Forward *f, GError **error)
+attention (Forward *f, GError **error)
 {
-  SinopiaTensor qk = sinopia_tensor_columns (f->qkv, 0, 2 * f->D);
   SinopiaTensor q = sinopia_tensor_columns (f->qkv, 0, f->D);
   SinopiaTensor k = sinopia_tensor_columns (f->qkv, f->D, f->D);
   SinopiaTensor v = sinopia_tensor_columns (f->qkv, 2 * f->D, f->D);
@@ -383,8 +381,7 @@ rope_attention (Forward *f, GError **error)
     .head_dim = f->hd,
     .scale = (float) (1.0 / sqrt ((double) f->hd)),
   };
-  return sinopia_op_rope (f->rec, &qk, &f->pe, f->hd, error) &&
-         sinopia_op_attention (f->rec, &q, &k, &v, &opts, &out, error);
+  return sinopia_op_attention (f->rec, &q, &k, &v, &opts, &out, error);
 }
 
 /* x[R] += gate ⊙ lin(in[R]) */
@@ -411,10 +408,10 @@ double_block (Forward *f, guint i, GError **error)
     SinopiaTensor shift = mod_chunk (f, col[s]), scale = mod_chunk (f, col[s] + f->D);
     if (!sinopia_op_layer_norm (f->rec, &x, NULL, NULL, &shift, &scale, LN_EPS, &xm, error) ||
         !record_linear (f->rec, &xm, &streams[s]->qkv, SINOPIA_ACT_NONE, FALSE, &qkv, error) ||
-        !qk_norm (f, r0[s], n[s], streams[s]->q_scale, streams[s]->k_scale, error))
+        !qk_norm_rope (f, r0[s], n[s], streams[s]->q_scale, streams[s]->k_scale, error))
       return FALSE;
   }
-  if (!rope_attention (f, error))
+  if (!attention (f, error))
     return FALSE;
   for (guint s = 0; s < 2; s++) {
     SinopiaTensor x = sinopia_tensor_rows (f->x, r0[s], n[s]), xm = sinopia_tensor_rows (f->xm, r0[s], n[s]);
@@ -451,8 +448,8 @@ single_block (Forward *f, guint i, GError **error)
   if (!sinopia_op_layer_norm (f->rec, &f->x, NULL, NULL, &shift, &scale, LN_EPS, &f->xm, error) ||
       !record_linear (f->rec, &f->xm, &b->qkv, SINOPIA_ACT_NONE, FALSE, &f->qkv, error) ||
       !record_linear (f->rec, &f->xm, &b->mlp, SINOPIA_ACT_GELU_TANH, FALSE, &h, error) ||
-      !qk_norm (f, 0, f->L, b->q_scale, b->k_scale, error) ||
-      !rope_attention (f, error) ||
+      !qk_norm_rope (f, 0, f->L, b->q_scale, b->k_scale, error) ||
+      !attention (f, error) ||
       !gated_linear (f, &f->cat, &b->linear2, 0, f->L, &gate, error))
     return FALSE;
   if (f->dump) {

@@ -82,6 +82,14 @@ gboolean sinopia_op_rms_norm (SinopiaRecorder *rec, const SinopiaTensor *x, cons
 gboolean sinopia_op_rope (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *table,
                           uint32_t head_dim, GError **error);
 
+/* FLUX's QK-norm then RoPE, in place, in one pass: qk [L, 2·H·D] holds the query heads then
+ * the key heads (the first two thirds of a fused qkv row); each head is RMS-normalised
+ * (eps) and scaled by q_scale or k_scale ([1, D]), then rotated with table [L, D] as
+ * sinopia_op_rope does (table NULL: no rotation). */
+gboolean sinopia_op_qk_norm_rope (SinopiaRecorder *rec, const SinopiaTensor *qk, const SinopiaTensor *q_scale,
+                                  const SinopiaTensor *k_scale, const SinopiaTensor *table, uint32_t head_dim,
+                                  float eps, GError **error);
+
 /* Row softmax, in place allowed (x and y may be the same view). */
 gboolean sinopia_op_softmax (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *y,
                              GError **error);
