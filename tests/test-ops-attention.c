@@ -190,11 +190,24 @@ run_case (const Case *c, guint seed)
     tout = sinopia_tensor_columns (sinopia_tensor (bo, 0, lq, out_stride), out_col, hd);
 
     g_setenv ("SINOPIA_ATTENTION_VARIANT", variants[var], TRUE);
-    SinopiaRecorder *rec = sinopia_test_begin ();
+    SinopiaRecorder *rec = sinopia_recorder_new (sinopia_test_context (), &error);
+    g_assert_no_error (error);
+    sinopia_recorder_begin (rec, TRUE, &error);
+    g_assert_no_error (error);
     sinopia_op_attention (rec, &tq, &tk, &tv, &opts, &tout, &error);
     g_assert_no_error (error);
-    sinopia_test_submit (rec);
+    sinopia_recorder_submit (rec, &error);
+    g_assert_no_error (error);
     g_unsetenv ("SINOPIA_ATTENTION_VARIANT");
+    /* The profile names the kernel that ran: the one asked for, unless it cannot take the shape. */
+    guint n_entries;
+    const SinopiaProfileEntry *prof = sinopia_recorder_profile (rec, &n_entries);
+    if (n_entries > 0) {
+      gboolean fallback = c->layout == LAYOUT_UNALIGNED || c->head_dim % 4 != 0 || c->head_dim > 128;
+      g_autofree char *kernel = g_strdup_printf ("attention_%s", fallback ? "scalar" : variants[var]);
+      g_assert_true (g_str_has_prefix (prof[0].op, kernel));
+    }
+    sinopia_recorder_free (rec);
 
     place (init, out_stride, 0, out_col, want, lq, hd);
     g_autofree float *got = sinopia_test_read (bo, out_n);

@@ -33,15 +33,20 @@ typedef enum {
 
 static const char *const variant_names[] = { "cpu", "gpu", "scalar" };
 
-/* The cpu kernel keeps CPU_QB queries × head_dim accumulators per invocation; these builds
- * cover head sizes up to each bound (unused vec4 columns are skipped at run time). */
+/* The cpu kernel keeps CPU_QB queries × head_dim accumulators per invocation (CPU_QB is the
+ * -DQB of its builds in shaders/meson.build; with keys 4 at a time it beat 4×4, 4×8, 8×8 and
+ * 16×4 blocks on lavapipe). Its builds cover head sizes up to each bound; unused vec4 columns
+ * are skipped at run time. Workgroups of 8 (one llvmpipe SIMD row) balance the two threads. */
 static const uint32_t cpu_head_dims[] = { 16, 32, 64, 128 };
 #define CPU_QB 8
 #define CPU_WG 8
-/* The gpu kernel: GPU_BQ queries per workgroup of GPU_WG invocations; head_dim up to GPU_DMAX. */
+/* The gpu kernel: GPU_BQ queries per workgroup of GPU_WG invocations; head_dim up to GPU_DMAX.
+ * Its shared memory (K and V tiles of 16 keys, the 32×16 probabilities, 32 row scales) is above
+ * Vulkan's guaranteed 16 KiB, so a device with less gets the cpu kernel. */
 #define GPU_BQ 32
 #define GPU_WG 128
 #define GPU_DMAX 128
+#define GPU_SHARED_BYTES (2 * 16 * (GPU_DMAX / 4) * 16 + GPU_BQ * 16 * 4 + GPU_BQ * 4)
 #define SCALAR_WG 64
 
 static gboolean
@@ -163,8 +168,11 @@ sinopia_op_attention (SinopiaRecorder *rec, const SinopiaTensor *q, const Sinopi
   if (opts->causal)
     pc.flags |= FLAG_CAUSAL;
 
-  if (!pick_variant (sinopia__recorder_context (rec), &variant, error))
+  SinopiaVkContext *ctx = sinopia__recorder_context (rec);
+  if (!pick_variant (ctx, &variant, error))
     return FALSE;
+  if (variant == VARIANT_GPU && ctx->props.limits.maxComputeSharedMemorySize < GPU_SHARED_BYTES)
+    variant = VARIANT_CPU;
   gboolean vec4 = vec4_aligned (q, opts->head_dim) && vec4_aligned (k, opts->head_dim) &&
                   vec4_aligned (v, opts->head_dim);
   if (!vec4 || opts->head_dim > GPU_DMAX)
