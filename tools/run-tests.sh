@@ -20,13 +20,16 @@ setup build -Dwerror=true
 ninja -C build
 meson test -C build --print-errorlogs --num-processes 2
 
-# Sanitizers: leaks inside the Vulkan driver and loader are theirs, not ours.
+# Sanitizers. Leak checking runs on every test that does not load a Vulkan driver: lavapipe
+# keeps small allocations until exit and unloads its code first, so LeakSanitizer can neither
+# attribute nor suppress them; the Vulkan suites run with ASan and UBSan but without LSan.
 setup build-asan -Dwerror=true -Db_sanitize=address,undefined -Db_lundef=false
 ninja -C build-asan
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-LSAN_OPTIONS=suppressions="$PWD/tests/lsan.supp":print_suppressions=0 \
-  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3
+  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 --no-suite vulkan
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 \
+  meson test -C build-asan --print-errorlogs --num-processes 2 --timeout-multiplier 3 --suite vulkan
 
 if [ -x tools/run-fuzzers.sh ]; then
   sh tools/run-fuzzers.sh
