@@ -5,6 +5,7 @@
 
 #include "sinopia-json.h"
 #include "sinopia-test-golden.h"
+#include "sinopia-test-vk.h"
 
 char *
 sinopia_test_golden_path (const char *dir, const char *file)
@@ -68,4 +69,78 @@ sinopia_test_max_abs_diff (const float *a, const float *b, gsize n)
     m = MAX (m, d);
   }
   return m;
+}
+
+typedef struct {
+  float *img, *img_ids, *txt, *txt_ids, *y, *t, *g;
+  gsize n_img, n_txt;
+} Inputs;
+
+static void
+inputs_read (SinopiaSafetensors *st, Inputs *in, uint32_t in_channels, uint32_t ctx_dim)
+{
+  gsize n;
+  in->img = sinopia_test_golden_tensor (st, "input.img", &n);
+  in->n_img = n / in_channels;
+  in->img_ids = sinopia_test_golden_tensor (st, "input.img_ids", NULL);
+  in->txt = sinopia_test_golden_tensor (st, "input.txt", &n);
+  in->n_txt = n / ctx_dim;
+  in->txt_ids = sinopia_test_golden_tensor (st, "input.txt_ids", NULL);
+  in->y = sinopia_test_golden_tensor (st, "input.y", NULL);
+  in->t = sinopia_test_golden_tensor (st, "input.timesteps", NULL);
+  in->g = sinopia_test_golden_tensor (st, "input.guidance", NULL);
+}
+
+static void
+inputs_clear (Inputs *in)
+{
+  g_free (in->img);
+  g_free (in->img_ids);
+  g_free (in->txt);
+  g_free (in->txt_ids);
+  g_free (in->y);
+  g_free (in->t);
+  g_free (in->g);
+}
+
+SinopiaFluxDump *
+sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaVkContext *ctx = sinopia_test_context ();
+  SinopiaFluxModel *model = sinopia_flux_model_load (ctx, weights, &error);
+  g_assert_no_error (error);
+  const SinopiaFluxConfig *cfg = sinopia_flux_model_config (model);
+  Inputs in = { 0 };
+  inputs_read (io, &in, cfg->in_channels, cfg->context_in_dim);
+
+  SinopiaFluxConditioning *cond = sinopia_flux_conditioning_new (model, in.txt, in.n_txt, in.txt_ids, in.y,
+                                                                 in.img_ids, in.n_img, in.t, in.g, 1, &error);
+  g_assert_no_error (error);
+  SinopiaFluxWorkspace *ws = sinopia_flux_workspace_new (model, in.n_img, in.n_txt, &error);
+  g_assert_no_error (error);
+  SinopiaBuffer *img = sinopia_test_buffer (SINOPIA_DTYPE_F32, in.img, in.n_img * cfg->in_channels);
+  SinopiaBuffer *pred = sinopia_test_output (in.n_img * cfg->out_channels);
+  SinopiaTensor timg = sinopia_tensor (img, 0, in.n_img, cfg->in_channels);
+  SinopiaTensor tpred = sinopia_tensor (pred, 0, in.n_img, cfg->out_channels);
+  SinopiaFluxDump *dump = sinopia_flux_dump_new ();
+
+  SinopiaRecorder *rec = sinopia_test_begin ();
+  sinopia_flux_forward (model, ws, cond, 0, &timg, &tpred, rec, dump, &error);
+  g_assert_no_error (error);
+  sinopia_test_submit (rec);
+  sinopia_flux_dump_collect (dump, &error);
+  g_assert_no_error (error);
+
+  gsize n = in.n_img * cfg->out_channels;
+  float *out = sinopia_test_read (pred, n);
+  g_hash_table_replace (dump->tensors, g_strdup ("output"), g_bytes_new_take (out, n * sizeof (float)));
+
+  sinopia_buffer_free (img);
+  sinopia_buffer_free (pred);
+  sinopia_flux_workspace_free (ws);
+  sinopia_flux_conditioning_free (cond);
+  sinopia_flux_model_free (model);
+  inputs_clear (&in);
+  return dump;
 }

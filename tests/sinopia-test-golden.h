@@ -1,9 +1,11 @@
-/* sinopia-test-golden.h — access to ../shared/golden for tests: paths, tensors as f32 and
- * the measured tolerances (tolerances.json). Tests skip with a message when it is absent. */
+/* sinopia-test-golden.h — access to ../shared/golden for tests: paths, tensors as f32, the
+ * measured tolerances (tolerances.json) and one transformer forward on golden inputs. Tests
+ * skip with a message when the folder is absent. */
 #pragma once
 
 #include <glib.h>
 
+#include "sinopia-flux.h"
 #include "sinopia-safetensors.h"
 
 /* Full path of golden/<dir>/<file>, or NULL (after g_test_skip) when the folder is absent.
@@ -15,3 +17,8 @@ float *sinopia_test_golden_tensor (SinopiaSafetensors *st, const char *name, gsi
 double sinopia_test_golden_atol (const char *dir, const char *file, const char *tensor);
 /* Max |a − b|. */
 double sinopia_test_max_abs_diff (const float *a, const float *b, gsize n);
+/* Loads the transformer `weights` on the shared test context (sinopia-test-vk.h) and runs
+ * one forward on the inputs of the golden io file `io` (input.img, input.txt, ...).
+ * Returns (transfer full) the dump of its intermediates with the prediction added as
+ * "output"; asserts on any error. */
+SinopiaFluxDump *sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io);
