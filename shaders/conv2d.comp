@@ -7,8 +7,8 @@
 // touches once and reuses them for every kx and every output channel. On lavapipe the
 // texel fetches, not the FMAs, are what costs (machine-feasibility.md §3), so the strip is
 // long and there is no shared memory.
-//   X_VEC4: input rows are fetched as aligned vec4 texels (width, offset and stride
-//           divisible by 4, whole strips, left/right padding <= 4); else one texel a column.
+//   XW:     input columns per texel: 4 (RGBA32F) or 2 (RG32UI bit patterns) when width,
+//           offset and stride are multiples of XW and the padding is small; else 1 (R32F).
 //   W_VEC4: weights are fetched four at a time, four input channels per iteration
 //           (cin, offset and stride divisible by 4); else one texel per weight.
 //   W_BF16: weights are bf16 bit patterns (R16_UINT, or RG32_UINT for W_VEC4).
@@ -20,22 +20,33 @@ layout(constant_id = 1) const int KS = 3;    // kernel size
 layout(constant_id = 2) const int ST = 1;    // stride
 layout(constant_id = 3) const int PIX = 8;   // output pixels per invocation
 layout(constant_id = 4) const int CO = 4;    // output channels per invocation
-layout(constant_id = 5) const int PADL = 1;  // left padding (X_VEC4 only)
+layout(constant_id = 5) const int PADL = 1;  // left padding (XW > 1 only)
+layout(constant_id = 6) const bool PARTIAL = false; // the last strip of a row is short (XW > 1)
 
 const int KK = KS * KS;
-#if X_VEC4
-// Segment element e holds input column ST·ox0 − ALIGN + e: the segment starts on a vec4
+#if XW > 1
+// Segment element e holds input column ST·ox0 − ALIGN + e: the segment starts on a texel
 // boundary ALIGN columns left of the strip, so the first tap of pixel j is element E0 + ST·j.
-const int ALIGN = (PADL + 3) / 4 * 4;
+const int ALIGN = (PADL + XW - 1) / XW * XW;
 const int E0 = ALIGN - PADL;
-const int NV = (E0 + ST * (PIX - 1) + KS + 3) / 4;
-const int NE = NV * 4;
+const int NV = (E0 + ST * (PIX - 1) + KS + XW - 1) / XW;
+const int NE = NV * XW;
 #else
 const int E0 = 0;
 const int NE = ST * (PIX - 1) + KS;
 #endif
 
+#if XW == 2
+layout(binding = 0) uniform usamplerBuffer x;
+#else
 layout(binding = 0) uniform samplerBuffer x;
+#endif
+#if XW == 4
+#define XSW xyzw
+#elif XW == 2
+#define XSW xy
+#endif
+
 #if W_BF16
 layout(binding = 1) uniform usamplerBuffer wt;
 #else
@@ -65,7 +76,7 @@ float weight(int i)
 }
 #endif
 
-#if X_VEC4
+#if XW > 1
 int vcol[NV];
 bool vok[NV];
 #else
@@ -77,17 +88,19 @@ bool cok[NE];
 // image read a clamped texel and become zero, as does the whole row when !row_ok.
 void load_segment(int xr, bool row_ok, out float seg[NE])
 {
-#if X_VEC4
+#if XW > 1
     [[unroll]] for (int v = 0; v < NV; v++) {
+#if XW == 4
         vec4 t = texelFetch(x, xr + vcol[v]);
-        // only the outermost texels can fall outside the image
-        if (v < ALIGN / 4 || v == NV - 1)
-            t = vok[v] ? t : vec4(0.0);
-        t = row_ok ? t : vec4(0.0);
-        seg[4 * v] = t.x;
-        seg[4 * v + 1] = t.y;
-        seg[4 * v + 2] = t.z;
-        seg[4 * v + 3] = t.w;
+#else
+        vec2 t = uintBitsToFloat(texelFetch(x, xr + vcol[v]).xy);
+#endif
+        // with whole strips only the outermost texels can fall outside the image
+        if (PARTIAL || v < ALIGN / XW || v == NV - 1)
+            t = vok[v] ? t : vec4(0.0).XSW;
+        t = row_ok ? t : vec4(0.0).XSW;
+        [[unroll]] for (int i = 0; i < XW; i++)
+            seg[XW * v + i] = t[i];
     }
 #else
     [[unroll]] for (int e = 0; e < NE; e++) {
@@ -108,16 +121,16 @@ void main()
     int width = int(p.width);
     int iy0 = ST * oy - int(p.pad_top);
 
-#if X_VEC4
-    int vbase = (ST * ox0 - ALIGN) / 4;
-    int w4 = width / 4;
+#if XW > 1
+    int vbase = (ST * ox0 - ALIGN) / XW;
+    int wt_row = width / XW;
     [[unroll]] for (int v = 0; v < NV; v++) {
-        vcol[v] = clamp(vbase + v, 0, w4 - 1);
-        vok[v] = vbase + v >= 0 && vbase + v < w4;
+        vcol[v] = clamp(vbase + v, 0, wt_row - 1);
+        vok[v] = vbase + v >= 0 && vbase + v < wt_row;
     }
-    int xbase = int(p.x_off / 4u);
-    int xstep = int(p.x_stride / 4u);
-    int rstep = w4;
+    int xbase = int(p.x_off) / XW;
+    int xstep = int(p.x_stride) / XW;
+    int rstep = wt_row;
 #else
     int cbase = ST * ox0 - int(p.pad_left);
     [[unroll]] for (int e = 0; e < NE; e++) {

@@ -35,6 +35,8 @@ typedef struct {
   gboolean bias, accumulate;
   /* views inside larger buffers: element offsets and extra row padding */
   uint32_t x_off, x_pad, w_off, w_pad, y_off, y_pad;
+  /* the shader the texel variant must pick for f32 weights (NULL: not checked) */
+  const char *expect;
 } Case;
 
 /* One conv on the device and on the CPU.
@@ -71,10 +73,23 @@ run_case (const Case *c, guint32 seed)
   SinopiaTensor tb = sinopia_tensor (bb, 0, 1, c->cout);
   SinopiaTensor ty = { by, c->y_off, c->cout, ohw, ys };
 
-  SinopiaRecorder *rec = sinopia_test_begin ();
+  /* profiled, for the name of the shader that ran */
+  SinopiaRecorder *rec = sinopia_recorder_new (sinopia_test_context (), &error);
+  g_assert_no_error (error);
+  sinopia_recorder_begin (rec, TRUE, &error);
+  g_assert_no_error (error);
   sinopia_op_conv2d (rec, &tx, s, &tw, c->bias ? &tb : NULL, c->accumulate, &ty, &error);
   g_assert_no_error (error);
-  sinopia_test_submit (rec);
+  sinopia_recorder_submit (rec, &error);
+  g_assert_no_error (error);
+  guint n_profile = 0;
+  const SinopiaProfileEntry *profile = sinopia_recorder_profile (rec, &n_profile);
+  if (c->expect && c->dtype == SINOPIA_DTYPE_F32 && n_profile == 1 &&
+      g_strcmp0 (g_getenv ("SINOPIA_CONV_VARIANT"), "texel") == 0)
+    g_assert_cmpstr (profile[0].op, ==, c->expect);
+  if (n_profile == 1 && g_strcmp0 (g_getenv ("SINOPIA_CONV_VARIANT"), "scalar") == 0)
+    g_assert_true (g_str_has_prefix (profile[0].op, "conv2d_x1") && !strstr (profile[0].op, "_wv"));
+  sinopia_recorder_free (rec);
 
   /* dense copies for the reference */
   g_autofree float *dx = g_new (float, (gsize) c->cin * hw);
@@ -157,23 +172,40 @@ test_geometry (void)
   g_test_message ("%u geometries", n);
 }
 
-/* Shapes that take the vec4 input and vec4 weight paths (width and channels divisible by
- * 4), with strips of 4, 8, 16 and 32 pixels, the FLUX downsample and a partial channel block. */
+/* Shapes that take each texel width of the input and of the weights, whole and short strips,
+ * the FLUX downsample, 1×1 and partial output-channel blocks; the shader that ran is checked. */
 static void
 test_aligned (void)
 {
   static const Case cases[] = {
-    { .cin = 16, .cout = 16, .shape = { 8, 8, 3, 1, 1, 1, 1, 1 }, .bias = TRUE },
-    { .cin = 32, .cout = 35, .shape = { 3, 16, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .accumulate = TRUE },
-    { .cin = 4, .cout = 3, .shape = { 2, 32, 3, 1, 1, 1, 1, 1 } },
-    { .cin = 8, .cout = 8, .shape = { 5, 64, 3, 1, 1, 1, 1, 1 }, .bias = TRUE },
-    { .cin = 16, .cout = 8, .shape = { 8, 16, 3, 2, 0, 0, 1, 1 }, .bias = TRUE },
-    { .cin = 12, .cout = 20, .shape = { 6, 8, 3, 2, 0, 0, 1, 1 } },
-    { .cin = 16, .cout = 16, .shape = { 7, 12, 1, 1, 0, 0, 0, 0 }, .bias = TRUE, .accumulate = TRUE },
-    { .cin = 20, .cout = 9, .shape = { 4, 24, 1, 2, 0, 0, 0, 0 } },
-    { .cin = 8, .cout = 8, .shape = { 4, 8, 3, 1, 2, 3, 0, 4 } },
-    { .cin = 35, .cout = 4, .shape = { 3, 16, 3, 1, 1, 1, 1, 1 }, .bias = TRUE },
-    { .cin = 16, .cout = 4, .shape = { 3, 13, 3, 1, 1, 1, 1, 1 }, .bias = TRUE },
+    { .cin = 16, .cout = 16, .shape = { 8, 8, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4_wv" },
+    { .cin = 32, .cout = 35, .shape = { 3, 16, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .accumulate = TRUE,
+      .expect = "conv2d_x4_wv" },
+    { .cin = 4, .cout = 3, .shape = { 2, 32, 3, 1, 1, 1, 1, 1 }, .expect = "conv2d_x4_wv" },
+    { .cin = 8, .cout = 8, .shape = { 3, 64, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4_wv" },
+    /* short last strips */
+    { .cin = 8, .cout = 12, .shape = { 3, 60, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4_wv" },
+    { .cin = 4, .cout = 9, .shape = { 2, 36, 3, 1, 1, 1, 1, 1 }, .expect = "conv2d_x4_wv" },
+    /* FLUX downsample */
+    { .cin = 16, .cout = 8, .shape = { 8, 16, 3, 2, 0, 0, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4_wv" },
+    { .cin = 12, .cout = 20, .shape = { 6, 8, 3, 2, 0, 0, 1, 1 }, .expect = "conv2d_x4_wv" },
+    { .cin = 8, .cout = 8, .shape = { 6, 44, 3, 2, 0, 0, 1, 1 }, .expect = "conv2d_x4_wv" },
+    /* 1×1 (ResNet shortcut), also strided */
+    { .cin = 16, .cout = 16, .shape = { 7, 12, 1, 1, 0, 0, 0, 0 }, .bias = TRUE, .accumulate = TRUE,
+      .expect = "conv2d_x4_wv" },
+    { .cin = 20, .cout = 9, .shape = { 4, 24, 1, 2, 0, 0, 0, 0 }, .expect = "conv2d_x4_wv" },
+    /* uneven padding up to the vec4 path's limits */
+    { .cin = 8, .cout = 8, .shape = { 4, 8, 3, 1, 2, 3, 0, 4 }, .expect = "conv2d_x4_wv" },
+    /* even widths: two columns per texel */
+    { .cin = 8, .cout = 16, .shape = { 5, 18, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x2_wv" },
+    { .cin = 4, .cout = 4, .shape = { 6, 10, 3, 2, 0, 0, 1, 1 }, .expect = "conv2d_x2_wv" },
+    { .cin = 8, .cout = 8, .shape = { 4, 8, 3, 1, 1, 1, 1, 5 }, .expect = "conv2d_x1_wv" },
+    { .cin = 8, .cout = 8, .shape = { 4, 8, 3, 1, 0, 6, 0, 0 }, .expect = "conv2d_x1_wv" },
+    /* channels not divisible by 4: one weight per texel */
+    { .cin = 35, .cout = 4, .shape = { 3, 16, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4" },
+    { .cin = 3, .cout = 16, .shape = { 4, 20, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4" },
+    /* odd width */
+    { .cin = 16, .cout = 4, .shape = { 3, 13, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x1_wv" },
   };
   guint n = 0;
   for (guint v = 0; v < G_N_ELEMENTS (variants); v++) {
