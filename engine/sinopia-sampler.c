@@ -153,6 +153,7 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   uint64_t size = (uint64_t) n * C;
   Loop l = { 0 };
   gboolean ok = FALSE;
+  g_autofree float *guidance = NULL, *pred = NULL, *x0 = NULL;
 
   if (!req->n_steps || !req->t_eval || !req->dt || !n || cfg->in_channels != cfg->out_channels) {
     g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
@@ -168,7 +169,7 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   if (cancelled (req, error))
     return FALSE;
 
-  g_autofree float *guidance = g_new (float, req->n_steps);
+  guidance = g_new (float, req->n_steps);
   for (guint k = 0; k < req->n_steps; k++)
     guidance[k] = req->guidance;
   l.cond = sinopia_flux_conditioning_new (m, req->txt, req->n_txt, req->txt_ids, req->y, req->img_ids, n,
@@ -189,8 +190,8 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
 
   SinopiaTensor x = sinopia_tensor (l.latent, 0, n, C), v = sinopia_tensor (l.pred, 0, n, C);
   SinopiaTensor nv = l.neg_pred ? sinopia_tensor (l.neg_pred, 0, n, C) : v;
-  g_autofree float *pred = g_new (float, size);
-  g_autofree float *x0 = g_new (float, size);
+  pred = g_new (float, size);
+  x0 = g_new (float, size);
   for (guint k = 0; k < req->n_steps; k++) {
     if (cancelled (req, error))
       goto out;
