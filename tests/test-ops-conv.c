@@ -1,13 +1,14 @@
 /* conv2d against the CPU reference: every kernel/stride/padding combination over small odd
  * and aligned images, all weight dtypes, bias, accumulation, strided views, bad arguments.
- * Runs each shader variant (SINOPIA_CONV_VARIANT). */
+ * Runs each shader variant (SINOPIA_CONV_VARIANT): texel (lavapipe), scalar (its fallback
+ * for unaligned views, forced), tiled (GPUs). */
 #define G_LOG_DOMAIN "sinopia-test"
 
 #include <string.h>
 
 #include "sinopia-test-vk.h"
 
-static const char *const variants[] = { "texel", "scalar" };
+static const char *const variants[] = { "texel", "scalar", "tiled" };
 
 typedef struct {
   uint32_t pad_top, pad_left, pad_bottom, pad_right;
@@ -89,6 +90,8 @@ run_case (const Case *c, guint32 seed)
     g_assert_cmpstr (profile[0].op, ==, c->expect);
   if (n_profile == 1 && g_strcmp0 (g_getenv ("SINOPIA_CONV_VARIANT"), "scalar") == 0)
     g_assert_true (g_str_has_prefix (profile[0].op, "conv2d_x1") && !strstr (profile[0].op, "_wv"));
+  if (n_profile == 1 && g_strcmp0 (g_getenv ("SINOPIA_CONV_VARIANT"), "tiled") == 0)
+    g_assert_true (g_str_has_prefix (profile[0].op, "conv2d_tiled"));
   sinopia_recorder_free (rec);
 
   /* dense copies for the reference */
@@ -183,6 +186,9 @@ test_aligned (void)
       .expect = "conv2d_x4_wv" },
     { .cin = 4, .cout = 3, .shape = { 2, 32, 3, 1, 1, 1, 1, 1 }, .expect = "conv2d_x4_wv" },
     { .cin = 8, .cout = 8, .shape = { 3, 64, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4_wv" },
+    /* several 64-channel tiles of the tiled variant */
+    { .cin = 4, .cout = 72, .shape = { 5, 12, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .accumulate = TRUE,
+      .expect = "conv2d_x4_wv" },
     /* short last strips */
     { .cin = 8, .cout = 12, .shape = { 3, 60, 3, 1, 1, 1, 1, 1 }, .bias = TRUE, .expect = "conv2d_x4_wv" },
     { .cin = 4, .cout = 9, .shape = { 2, 36, 3, 1, 1, 1, 1, 1 }, .expect = "conv2d_x4_wv" },

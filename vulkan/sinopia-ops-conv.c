@@ -18,6 +18,9 @@ G_STATIC_ASSERT (sizeof (Conv2dPush) == 18 * 4);
 G_STATIC_ASSERT (sizeof (Conv2dPush) <= 128);
 
 #define CONV_WG 64
+/* conv2d-tiled.comp: 256 invocations per 64 × 64 tile of output channels × pixels */
+#define CONV_TILED_WG 256
+#define CONV_TILED_TILE 64
 
 /* How one conv is cut into invocations and which shader variant reads it. */
 typedef struct {
@@ -83,6 +86,60 @@ plan_conv (const SinopiaTensor *x, const SinopiaConvShape *s, const SinopiaTenso
   return plan;
 }
 
+static Conv2dPush
+conv_push (const SinopiaTensor *x, const SinopiaConvShape *shape, uint32_t ho, uint32_t wo,
+           const SinopiaTensor *w, const SinopiaTensor *bias, gboolean accumulate, const SinopiaTensor *y,
+           uint32_t strips_per_row)
+{
+  return (Conv2dPush) {
+    .cin = x->rows,
+    .cout = y->rows,
+    .height = shape->height,
+    .width = shape->width,
+    .out_height = ho,
+    .out_width = wo,
+    .pad_top = shape->pad_top,
+    .pad_left = shape->pad_left,
+    .x_off = (uint32_t) x->offset,
+    .x_stride = x->stride,
+    .w_off = (uint32_t) w->offset,
+    .w_stride = w->stride,
+    .bias_off = bias ? (uint32_t) bias->offset : 0,
+    .y_off = (uint32_t) y->offset,
+    .y_stride = y->stride,
+    .has_bias = bias != NULL,
+    .accumulate = accumulate != FALSE,
+    .strips_per_row = strips_per_row,
+  };
+}
+
+static gboolean
+conv2d_tiled (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaConvShape *shape, uint32_t ho,
+              uint32_t wo, const SinopiaTensor *w, const SinopiaTensor *bias, gboolean accumulate,
+              const SinopiaTensor *y, GError **error)
+{
+  gboolean bf16 = w->buffer->dtype == SINOPIA_DTYPE_BF16;
+  Conv2dPush pc = conv_push (x, shape, ho, wo, w, bias, accumulate, y, 0);
+  SinopiaDispatch d = {
+    .shader = bf16 ? "conv2d_tiled_bf16" : "conv2d_tiled",
+    .n_bindings = 4,
+    .bindings = {
+      sinopia__texel (x, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (w, sinopia__scalar_format (w->buffer->dtype)),
+      sinopia__texel (bias, VK_FORMAT_R32_SFLOAT),
+      sinopia__storage (y),
+    },
+    .n_spec = 3,
+    .spec = { CONV_TILED_WG, shape->kernel, shape->stride },
+    .push = &pc,
+    .push_size = sizeof pc,
+  };
+  /* one workgroup per pixel tile (x, y) and per channel tile (z) */
+  sinopia__grid (((uint64_t) ho * wo + CONV_TILED_TILE - 1) / CONV_TILED_TILE, 1, d.groups);
+  d.groups[2] = (y->rows + CONV_TILED_TILE - 1) / CONV_TILED_TILE;
+  return sinopia__recorder_dispatch (rec, &d, error);
+}
+
 gboolean
 sinopia_op_conv2d (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaConvShape *shape,
                    const SinopiaTensor *w, const SinopiaTensor *bias, gboolean accumulate,
@@ -135,10 +192,19 @@ sinopia_op_conv2d (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaCo
       return sinopia__invalid (error, op, "the input and the output overlap");
   }
 
+  /* conv2d.comp's big register blocks suit lavapipe; GPUs get the shared-memory tiles of
+   * conv2d-tiled.comp. SINOPIA_CONV_VARIANT picks one by name (tests run them all). */
+  SinopiaVkContext *ctx = sinopia__recorder_context (rec);
+  gboolean tiled_ok = ctx->props.limits.maxComputeWorkGroupInvocations >= CONV_TILED_WG &&
+                      ctx->props.limits.maxComputeWorkGroupSize[0] >= CONV_TILED_WG;
   const char *variant = g_getenv ("SINOPIA_CONV_VARIANT");
-  gboolean scalar = variant && strcmp (variant, "scalar") == 0;
-  if (variant && !scalar && strcmp (variant, "texel") != 0)
-    return sinopia__invalid (error, op, "unknown SINOPIA_CONV_VARIANT \"%s\" (texel, scalar)", variant);
+  if (!variant)
+    variant = ctx->props.deviceType != VK_PHYSICAL_DEVICE_TYPE_CPU && tiled_ok ? "tiled" : "texel";
+  gboolean scalar = strcmp (variant, "scalar") == 0;
+  if (!scalar && strcmp (variant, "texel") != 0 && strcmp (variant, "tiled") != 0)
+    return sinopia__invalid (error, op, "unknown SINOPIA_CONV_VARIANT \"%s\" (texel, scalar, tiled)", variant);
+  if (strcmp (variant, "tiled") == 0 && tiled_ok)
+    return conv2d_tiled (rec, x, shape, ho, wo, w, bias, accumulate, y, error);
   ConvPlan plan = plan_conv (x, shape, w, y->rows, wo, scalar);
 
   SinopiaDType wdt = w->buffer->dtype;
@@ -157,26 +223,7 @@ sinopia_op_conv2d (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaCo
     { { "conv2d_x4", "conv2d_x4_bf16" }, { "conv2d_x4_wv", "conv2d_x4_wv_bf16" } },
   };
   const char *shader = shaders[plan.xw / 2][plan.wvec4][wdt == SINOPIA_DTYPE_BF16];
-  Conv2dPush pc = {
-    .cin = x->rows,
-    .cout = y->rows,
-    .height = shape->height,
-    .width = shape->width,
-    .out_height = ho,
-    .out_width = wo,
-    .pad_top = shape->pad_top,
-    .pad_left = shape->pad_left,
-    .x_off = (uint32_t) x->offset,
-    .x_stride = x->stride,
-    .w_off = (uint32_t) w->offset,
-    .w_stride = w->stride,
-    .bias_off = bias ? (uint32_t) bias->offset : 0,
-    .y_off = (uint32_t) y->offset,
-    .y_stride = y->stride,
-    .has_bias = bias != NULL,
-    .accumulate = accumulate != FALSE,
-    .strips_per_row = (wo + plan.pix - 1) / plan.pix,
-  };
+  Conv2dPush pc = conv_push (x, shape, ho, wo, w, bias, accumulate, y, (wo + plan.pix - 1) / plan.pix);
   SinopiaDispatch d = {
     .shader = shader,
     .n_bindings = 4,
