@@ -87,9 +87,14 @@ def blas_report(torch):
                     libs.add(os.path.realpath(path))
     except OSError:
         pass
+    fast = re.compile(r"openblas|blis|mkl|atlas")
+    # torch links the generic soname libblas.so.3, so the file that soname resolved to decides; an
+    # OpenBLAS mapped next to it (numpy's LAPACK pulls one in) does not make torch's sgemm fast.
+    blas3 = [l for l in libs if os.path.basename(l).startswith("libblas.so")]
+    if blas3:
+        return ", ".join(sorted(blas3)), not any(fast.search(l) for l in blas3)
     if libs:
-        desc = ", ".join(sorted(libs))
-        return desc, not any("openblas" in l or "mkl" in l or "blis" in l for l in libs)
+        return ", ".join(sorted(libs)), not any(fast.search(l) for l in libs)
     target = os.path.realpath(_BLAS_ALTERNATIVE) if os.path.exists(_BLAS_ALTERNATIVE) else "unknown"
     return target, "openblas" not in target
 
@@ -124,7 +129,7 @@ def main(argv=None):
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import flux_torch as ft
-    import torch
+    torch = ft.torch_module()  # exits with a clear message when torch is missing
 
     torch.set_num_threads(THREADS)
     torch.set_grad_enabled(False)
@@ -166,7 +171,7 @@ def main(argv=None):
             t0 = time.perf_counter()
             ft.run_inputs(model, inputs)
             times.append((time.perf_counter() - t0) * 1e3)
-    except (RuntimeError, ValueError) as e:  # e.g. inputs whose dims do not fit the weights
+    except (RuntimeError, ValueError) as e:  # e.g. out of memory on a large config
         print(f"bench-flux-torch.py: the forward pass failed: {e}", file=sys.stderr)
         return 1
     med = statistics.median(times)

@@ -30,7 +30,11 @@ import re
 import sys
 import time
 
-import numpy as np
+try:
+    import numpy as np
+except ImportError:  # typically a pyenv/venv python3 ahead of Debian's in PATH
+    raise SystemExit("these tools need numpy and PyTorch from Debian (python3-numpy, python3-torch): "
+                     "run them with /usr/bin/python3") from None
 
 # ------------------------------------------------------------------------------------------------
 # safetensors
@@ -429,7 +433,10 @@ def torch_module():
     """Import torch on first use (tools that only write files should not pay for it)."""
     global _torch
     if _torch is None:
-        import torch
+        try:
+            import torch
+        except ImportError:
+            raise SystemExit("PyTorch is missing (Debian: python3-torch); run with /usr/bin/python3") from None
         torch.set_grad_enabled(False)  # inference only: never build autograd graphs
         _torch = torch
     return _torch
