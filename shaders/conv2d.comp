@@ -22,8 +22,10 @@ layout(constant_id = 3) const int PIX = 8;   // output pixels per invocation
 layout(constant_id = 4) const int CO = 4;    // output channels per invocation
 layout(constant_id = 5) const int PADL = 1;  // left padding (XW > 1 only)
 layout(constant_id = 6) const bool PARTIAL = false; // the last strip of a row is short (XW > 1)
+layout(constant_id = 7) const int CIB = 4;   // input channels per iteration (W_VEC4; divides cin)
 
 const int KK = KS * KS;
+const int WQ = CIB * KK / 4;   // weight texels per output channel and iteration (W_VEC4)
 #if XW > 1
 // Segment element e holds input column ST·ox0 − ALIGN + e: the segment starts on a texel
 // boundary ALIGN columns left of the strip, so the first tap of pixel j is element E0 + ST·j.
@@ -151,8 +153,8 @@ void main()
         acc[i] = 0.0;
 
 #if W_VEC4
-    // Four input channels per iteration: their CO·KK·4 weights are KK vec4 texels per
-    // output channel. All kernel rows are unrolled; rows outside the image are zeroed.
+    // CIB input channels per iteration: their CO·KK·CIB weights are KK·CIB/4 vec4 texels
+    // per output channel. All kernel rows are unrolled; rows outside the image are zeroed.
     int xrow[KS];
     bool rok[KS];
     [[unroll]] for (int ky = 0; ky < KS; ky++) {
@@ -161,12 +163,12 @@ void main()
     }
     [[unroll]] for (int c = 0; c < CO; c++)
         wrow[c] /= 4;
-    for (int ci0 = 0; ci0 < int(p.cin); ci0 += 4) {
-        vec4 wq[CO * KK];
+    for (int ci0 = 0; ci0 < int(p.cin); ci0 += CIB) {
+        vec4 wq[CO * WQ];
         [[unroll]] for (int c = 0; c < CO; c++)
-            [[unroll]] for (int i = 0; i < KK; i++)
-                wq[c * KK + i] = weight4(wrow[c] + ci0 / 4 * KK + i);
-        [[unroll]] for (int u = 0; u < 4; u++)
+            [[unroll]] for (int i = 0; i < WQ; i++)
+                wq[c * WQ + i] = weight4(wrow[c] + ci0 / 4 * KK + i);
+        [[unroll]] for (int u = 0; u < CIB; u++)
             [[unroll]] for (int ky = 0; ky < KS; ky++) {
                 float seg[NE];
                 load_segment(xrow[ky] + (ci0 + u) * xstep, rok[ky], seg);
@@ -175,7 +177,7 @@ void main()
                         float a = acc[c * PIX + j];
                         [[unroll]] for (int kx = 0; kx < KS; kx++) {
                             int t = u * KK + ky * KS + kx;
-                            a = fma(wq[c * KK + t / 4][t % 4], seg[E0 + ST * j + kx], a);
+                            a = fma(wq[c * WQ + t / 4][t % 4], seg[E0 + ST * j + kx], a);
                         }
                         acc[c * PIX + j] = a;
                     }
