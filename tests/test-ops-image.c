@@ -192,13 +192,15 @@ test_group_norm_bad_arguments (void)
   sinopia_buffer_free (buf);
 }
 
-/* Exact: a copy. */
+/* Exact: a copy. Widths divisible by 4 with aligned views take the vec4 shader. */
 static void
 test_upsample (void)
 {
   static const struct { uint32_t channels, height, width, x_off, x_pad, y_off, y_pad; } cases[] = {
     { 1, 1, 1 }, { 3, 2, 5 }, { 16, 13, 8 }, { 4, 5, 13 }, { 35, 8, 8 },
     { 3, 4, 6, 5, 3, 7, 2 },
+    /* the vec4 path with strided views, and a width of 4 with views it cannot take */
+    { 3, 4, 8, 4, 4, 8, 4 }, { 2, 3, 4, 1, 0, 2, 0 },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     g_autoptr (GError) error = NULL;

@@ -120,6 +120,8 @@ sinopia_op_upsample_nearest2x (SinopiaRecorder *rec, const SinopiaTensor *x, uin
       return sinopia__invalid (error, op, "the input and the output overlap");
   }
 
+  gboolean vec4 = width % 4 == 0 && x->offset % 4 == 0 && y->offset % 4 == 0 &&
+                  (x->rows == 1 || (x->stride % 4 == 0 && y->stride % 4 == 0));
   UpsamplePush pc = {
     .channels = x->rows,
     .height = height,
@@ -130,10 +132,10 @@ sinopia_op_upsample_nearest2x (SinopiaRecorder *rec, const SinopiaTensor *x, uin
     .y_stride = y->stride,
   };
   SinopiaDispatch d = {
-    .shader = "upsample",
+    .shader = vec4 ? "upsample_vec4" : "upsample",
     .n_bindings = 2,
     .bindings = {
-      sinopia__texel (x, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (x, vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT),
       sinopia__storage (y),
     },
     .n_spec = 1,
@@ -141,6 +143,6 @@ sinopia_op_upsample_nearest2x (SinopiaRecorder *rec, const SinopiaTensor *x, uin
     .push = &pc,
     .push_size = sizeof pc,
   };
-  sinopia__grid ((uint64_t) x->rows * x->cols, SINOPIA_WG, d.groups);
+  sinopia__grid ((uint64_t) x->rows * x->cols / (vec4 ? 4 : 1), SINOPIA_WG, d.groups);
   return sinopia__recorder_dispatch (rec, &d, error);
 }
