@@ -22,7 +22,7 @@ else
 fi
 
 # target:corpus-folder
-targets="fuzz-json:json fuzz-safetensors-header:safetensors"
+targets="fuzz-json:json fuzz-safetensors-header:safetensors fuzz-sentencepiece:sentencepiece"
 names=""
 for t in $targets; do names="$names tests/fuzz/${t%%:*}"; done
 ninja -C "$build" $names
@@ -32,13 +32,16 @@ status=0
 for t in $targets; do
   name=${t%%:*}
   corpus="$build/fuzz-corpus/$name"
+  # A target's own dictionary when it has one; the safetensors header is JSON.
+  dict=tests/fuzz/${t#*:}.dict
+  [ -f "$dict" ] || dict=tests/fuzz/json.dict
   mkdir -p "$corpus"
   echo "== $name: $seconds s"
   # The first folder receives new inputs; the seed folder is read only.
   if ! ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       G_DEBUG=fatal-warnings \
       "$build/tests/fuzz/$name" "$corpus" "tests/fuzz/corpus/${t#*:}" \
-      -dict=tests/fuzz/json.dict -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+      -dict="$dict" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$build/fuzz-artifacts/$name-" 2>"$build/fuzz-$name.log"; then
     tail -n 60 "$build/fuzz-$name.log" >&2
     echo "== $name FAILED (log: $build/fuzz-$name.log)" >&2
