@@ -12,6 +12,7 @@ static const CliCommand commands[] = {
   { "info", "Describe a checkpoint: configuration, parameters, dtypes, memory needed", cli_info },
   { "dit-forward", "One FLUX transformer forward on a tensor file", cli_dit_forward },
   { "sample", "Flow-matching sampling from given noise", cli_sample },
+  { "text-encode", "Token ids through a T5 or CLIP text encoder", cli_text_encode },
   { "tokenize", "Sentencepiece token ids of texts (--tokenizer FILE TEXT...)", cli_tokenize },
 };
 

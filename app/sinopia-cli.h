@@ -22,4 +22,5 @@ int cli_devices (int argc, char **argv);
 int cli_info (int argc, char **argv);
 int cli_dit_forward (int argc, char **argv);
 int cli_sample (int argc, char **argv);
+int cli_text_encode (int argc, char **argv);
 int cli_tokenize (int argc, char **argv);

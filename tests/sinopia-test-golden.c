@@ -2,6 +2,7 @@
 #define G_LOG_DOMAIN "sinopia-test"
 
 #include <math.h>
+#include <sys/wait.h>
 
 #include "sinopia-json.h"
 #include "sinopia-test-golden.h"
@@ -143,4 +144,36 @@ sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io)
   sinopia_flux_model_free (model);
   inputs_clear (&in);
   return dump;
+}
+
+void
+sinopia_test_run_clear (SinopiaTestRun *r)
+{
+  g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->err, g_free);
+}
+
+SinopiaTestRun
+sinopia_test_run_cli (const char *first, ...)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
+  const char *cli = g_getenv ("SINOPIA_CLI");
+  va_list ap;
+  SinopiaTestRun r = { 0 };
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (char *) cli);
+  va_start (ap, first);
+  for (const char *a = first; a; a = va_arg (ap, const char *))
+    g_ptr_array_add (argv, (char *) a);
+  va_end (ap);
+  g_ptr_array_add (argv, NULL);
+  int wait_status = 0;
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &wait_status,
+                &error);
+  g_assert_no_error (error);
+  /* a signal is never an acceptable way to end */
+  g_assert_true (WIFEXITED (wait_status));
+  r.status = WEXITSTATUS (wait_status);
+  return r;
 }

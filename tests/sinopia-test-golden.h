@@ -1,6 +1,6 @@
 /* sinopia-test-golden.h — access to ../shared/golden for tests: paths, tensors as f32, the
- * measured tolerances (tolerances.json) and one transformer forward on golden inputs. Tests
- * skip with a message when the folder is absent. */
+ * measured tolerances (tolerances.json), one transformer forward on golden inputs, and runs
+ * of sinopia-cli. Tests skip with a message when the folder is absent. */
 #pragma once
 
 #include <glib.h>
@@ -22,3 +22,13 @@ double sinopia_test_max_abs_diff (const float *a, const float *b, gsize n);
  * Returns (transfer full) the dump of its intermediates with the prediction added as
  * "output"; asserts on any error. */
 SinopiaFluxDump *sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io);
+
+/* One run of $SINOPIA_CLI (set by meson) with the arguments up to a NULL; asserts that it
+ * exited rather than died from a signal. Free with sinopia_test_run_clear. */
+typedef struct {
+  int status;      /* exit status */
+  char *out, *err; /* everything it printed */
+} SinopiaTestRun;
+
+SinopiaTestRun sinopia_test_run_cli (const char *first, ...);
+void sinopia_test_run_clear (SinopiaTestRun *r);

@@ -3,88 +3,50 @@
 #define G_LOG_DOMAIN "sinopia-test"
 
 #include <glib/gstdio.h>
-#include <sys/wait.h>
 #include <string.h>
 
 #include "sinopia-test-golden.h"
 
 #define GOLDEN "flux-reference"
 
-typedef struct {
-  int status;
-  char *out, *err;
-} Run;
-
-static void
-run_clear (Run *r)
-{
-  g_free (r->out);
-  g_free (r->err);
-}
-
-static Run
-run_cli (const char *first, ...)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (GPtrArray) argv = g_ptr_array_new ();
-  const char *cli = g_getenv ("SINOPIA_CLI");
-  va_list ap;
-  Run r = { 0 };
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (char *) cli);
-  va_start (ap, first);
-  for (const char *a = first; a; a = va_arg (ap, const char *))
-    g_ptr_array_add (argv, (char *) a);
-  va_end (ap);
-  g_ptr_array_add (argv, NULL);
-  int wait_status = 0;
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, G_SPAWN_DEFAULT, NULL, NULL, &r.out, &r.err, &wait_status,
-                &error);
-  g_assert_no_error (error);
-  /* a signal is never an acceptable way to end */
-  g_assert_true (WIFEXITED (wait_status));
-  r.status = WEXITSTATUS (wait_status);
-  return r;
-}
-
 static void
 test_usage (void)
 {
-  Run r = run_cli ("--help", NULL);
+  SinopiaTestRun r = sinopia_test_run_cli ("--help", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "dit-forward"));
-  run_clear (&r);
-  r = run_cli ("--version", NULL);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("--version", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_true (g_str_has_prefix (r.out, "sinopia-cli "));
-  run_clear (&r);
-  r = run_cli ("no-such-command", NULL);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("no-such-command", NULL);
   g_assert_cmpint (r.status, ==, 2);
   g_assert_nonnull (strstr (r.err, "no-such-command"));
-  run_clear (&r);
-  r = run_cli (NULL);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli (NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
-  r = run_cli ("sample", "--help", NULL);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("sample", "--help", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "--steps"));
-  run_clear (&r);
-  r = run_cli ("sample", "--steps", "4", NULL);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("sample", "--steps", "4", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
-  r = run_cli ("dit-forward", "--bogus-flag", NULL);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("dit-forward", "--bogus-flag", NULL);
   g_assert_cmpint (r.status, ==, 2);
-  run_clear (&r);
+  sinopia_test_run_clear (&r);
 }
 
 static void
 test_devices (void)
 {
-  Run r = run_cli ("devices", NULL);
+  SinopiaTestRun r = sinopia_test_run_cli ("devices", NULL);
   g_assert_cmpint (r.status, ==, 0);
   g_assert_nonnull (strstr (r.out, "(chosen)"));
   g_assert_nonnull (strstr (r.out, "subgroup size"));
-  run_clear (&r);
+  sinopia_test_run_clear (&r);
 }
 
 static void
@@ -117,10 +79,10 @@ test_dit_forward (void)
   g_autofree char *inputs = sinopia_test_golden_path (GOLDEN, "flux_a2_forward.safetensors");
   g_autofree char *dir = g_dir_make_tmp ("sinopia-cli-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "out.safetensors", NULL);
-  Run r = run_cli ("dit-forward", "--weights", weights, "--inputs", inputs, "--out", out, "--dump-intermediates",
-                   NULL);
+  SinopiaTestRun r = sinopia_test_run_cli ("dit-forward", "--weights", weights, "--inputs", inputs, "--out", out,
+                                           "--dump-intermediates", NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sinopia_test_run_clear (&r);
   static const char *const names[] = { "output", "inter.vec", "inter.pe", "inter.double_blocks.0.img",
                                        "inter.double_blocks.0.txt", "inter.single_blocks.2", NULL };
   compare_file (out, "flux_a2_forward.safetensors", names);
@@ -137,10 +99,10 @@ test_sample (void)
   g_autofree char *inputs = sinopia_test_golden_path (GOLDEN, "flux_a1_sampling.safetensors");
   g_autofree char *dir = g_dir_make_tmp ("sinopia-cli-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "out.safetensors", NULL);
-  Run r = run_cli ("sample", "--weights", weights, "--inputs", inputs, "--steps", "4", "--guidance", "3.5", "--out",
-                   out, NULL);
+  SinopiaTestRun r = sinopia_test_run_cli ("sample", "--weights", weights, "--inputs", inputs, "--steps", "4",
+                                           "--guidance", "3.5", "--out", out, NULL);
   g_assert_cmpint (r.status, ==, 0);
-  run_clear (&r);
+  sinopia_test_run_clear (&r);
   static const char *const names[] = { "step.0.latent", "step.1.latent", "step.2.latent", "step.3.latent",
                                        "final.latent", NULL };
   compare_file (out, "flux_a1_sampling.safetensors", names);
@@ -159,23 +121,24 @@ test_errors (void)
   g_autofree char *dir = g_dir_make_tmp ("sinopia-cli-XXXXXX", NULL);
   g_autofree char *out = g_build_filename (dir, "out.safetensors", NULL);
 
-  Run r = run_cli ("dit-forward", "--weights", "/nonexistent/w.safetensors", "--inputs", inputs, "--out", out, NULL);
+  SinopiaTestRun r = sinopia_test_run_cli ("dit-forward", "--weights", "/nonexistent/w.safetensors", "--inputs",
+                                           inputs, "--out", out, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "/nonexistent/w.safetensors"));
-  run_clear (&r);
+  sinopia_test_run_clear (&r);
 
   /* the A2 model does not take A1's inputs (different token grid is fine; features match),
    * but the sampling file lacks input.img: a named missing tensor */
   g_autofree char *sampling = sinopia_test_golden_path (GOLDEN, "flux_a1_sampling.safetensors");
-  r = run_cli ("dit-forward", "--weights", weights, "--inputs", sampling, "--out", out, NULL);
+  r = sinopia_test_run_cli ("dit-forward", "--weights", weights, "--inputs", sampling, "--out", out, NULL);
   g_assert_cmpint (r.status, ==, 1);
   g_assert_nonnull (strstr (r.err, "input.timesteps"));
-  run_clear (&r);
+  sinopia_test_run_clear (&r);
 
   g_autofree char *bad_out = g_build_filename (dir, "missing-folder", "out.safetensors", NULL);
-  r = run_cli ("dit-forward", "--weights", weights, "--inputs", inputs, "--out", bad_out, NULL);
+  r = sinopia_test_run_cli ("dit-forward", "--weights", weights, "--inputs", inputs, "--out", bad_out, NULL);
   g_assert_cmpint (r.status, ==, 1);
-  run_clear (&r);
+  sinopia_test_run_clear (&r);
 
   g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
   g_assert_null (g_dir_read_name (d));
