@@ -218,6 +218,9 @@ test_aligned (void)
     g_setenv ("SINOPIA_CONV_VARIANT", variants[v], TRUE);
     for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
       for (guint d = 0; d < G_N_ELEMENTS (dtypes); d++) {
+        /* every dtype on the default variant; one per case, in turn, on the others */
+        if (v > 0 && d != (i + v) % G_N_ELEMENTS (dtypes))
+          continue;
         Case c = cases[i];
         c.dtype = dtypes[d];
         run_case (&c, 500 + n++);

@@ -63,8 +63,9 @@ input_texel_width (const SinopiaTensor *x, const SinopiaConvShape *s)
  * Longer strips spill more registers; bf16 weights (unpacked in registers) prefer 16.
  * Each invocation also pays about as much as 4 pixels' worth of work for its weights and the
  * segment's halo, so a row of `out_width` pixels costs ~ceil(out_width / pix)·(pix + 4):
- * take the strip length that minimises that. Strips are multiples of 4 pixels (any input
- * texel width divides them), which also bounds the number of pipelines to compile. */
+ * take the strip length that minimises that. Strips are multiples of 4 pixels, or of 2 with
+ * 2-column texels (widths of 2 mod 4, such as the latents of 16·(2k+1)-pixel images); the
+ * coarse steps also bound the number of pipelines to compile. */
 static ConvPlan
 plan_conv (const SinopiaTensor *x, const SinopiaConvShape *s, const SinopiaTensor *w, uint32_t cout,
            uint32_t out_width, gboolean scalar)
@@ -79,7 +80,8 @@ plan_conv (const SinopiaTensor *x, const SinopiaConvShape *s, const SinopiaTenso
   gboolean pointwise = s->kernel == 1;
   uint32_t max_pix = w->buffer->dtype == SINOPIA_DTYPE_BF16 || pointwise ? 16 : 32;
   uint64_t best = G_MAXUINT64;
-  for (uint32_t pix = max_pix; pix >= 4; pix -= 4) {
+  uint32_t step = plan.xw == 2 ? 2 : 4;
+  for (uint32_t pix = max_pix; pix >= step; pix -= step) {
     uint64_t cost = ((uint64_t) out_width + pix - 1) / pix * (pix + 4);
     if (cost < best) {
       best = cost;
