@@ -5,11 +5,12 @@
 // One invocation computes CO output channels × PIX consecutive output pixels of one row
 // (a "strip"). For each input channel and kernel row it loads the input columns the strip
 // touches once and reuses them for every kx and every output channel. On lavapipe the
-// texel fetches, not the FMAs, are what costs (machine-feasibility.md §3), so the strip is
-// long and there is no shared memory.
+// texel fetches, not the FMAs, are what costs (machine-feasibility.md §3), so the blocks
+// are large (up to 8 × 32 accumulators, spilled to the stack) and there is no shared memory;
+// GPUs run conv2d-tiled.comp instead.
 //   XW:     input columns per texel: 4 (RGBA32F) or 2 (RG32UI bit patterns) when width,
 //           offset and stride are multiples of XW and the padding is small; else 1 (R32F).
-//   W_VEC4: weights are fetched four at a time, four input channels per iteration
+//   W_VEC4: weights are fetched four at a time, CIB input channels per iteration
 //           (cin, offset and stride divisible by 4); else one texel per weight.
 //   W_BF16: weights are bf16 bit patterns (R16_UINT, or RG32_UINT for W_VEC4).
 #include "common.glsl"

@@ -1,4 +1,4 @@
-/* sinopia-ops-conv.c — 2-D convolution over [C, H·W] tensors (conv2d.comp). */
+/* sinopia-ops-conv.c — 2-D convolution over [C, H·W] tensors (conv2d.comp, conv2d-tiled.comp). */
 #define G_LOG_DOMAIN "sinopia-ops"
 
 #include <string.h>
