@@ -153,7 +153,8 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   uint64_t size = (uint64_t) n * C;
   Loop l = { 0 };
   gboolean ok = FALSE;
-  g_autofree float *guidance = NULL, *pred = NULL, *x0 = NULL;
+  g_autofree float *guidance = NULL, *pred = NULL, *x0 = NULL, *x0_unpacked = NULL;
+  g_autofree guint8 *rgb = NULL;
 
   if (!req->n_steps || !req->t_eval || !req->dt || !n || cfg->in_channels != cfg->out_channels) {
     g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
@@ -164,6 +165,13 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
     g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
                  "The negative prompt must have as many tokens (%u) as the prompt (%u)", req->n_neg_txt,
                  req->n_txt);
+    return FALSE;
+  }
+  if (req->preview && ((uint64_t) (req->latent_height / 2) * (req->latent_width / 2) != n ||
+                       req->preview->channels * 4 != C)) {
+    g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
+                 "A %u×%u latent does not hold %u tokens of a %u-channel preview", req->latent_height,
+                 req->latent_width, n, req->preview->channels);
     return FALSE;
   }
   if (cancelled (req, error))
@@ -192,6 +200,10 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   SinopiaTensor nv = l.neg_pred ? sinopia_tensor (l.neg_pred, 0, n, C) : v;
   pred = g_new (float, size);
   x0 = g_new (float, size);
+  if (req->preview) {
+    x0_unpacked = g_new (float, size);
+    rgb = g_new (guint8, (gsize) req->latent_height * req->latent_width * 3);
+  }
   for (guint k = 0; k < req->n_steps; k++) {
     if (cancelled (req, error))
       goto out;
@@ -224,6 +236,13 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
         .step = k, .n_steps = req->n_steps, .t_eval = t, .t_next = t + dt,
         .latent = latent, .x0 = x0, .n_img = n, .channels = C,
       };
+      if (req->preview) {
+        sinopia_flux_unpack (x0, C / 4, req->latent_height, req->latent_width, x0_unpacked);
+        sinopia_preview_rgb (req->preview, x0_unpacked, req->latent_height, req->latent_width, rgb);
+        info.preview_rgb = rgb;
+        info.preview_width = req->latent_width;
+        info.preview_height = req->latent_height;
+      }
       if (!on_step (&info, user_data)) {
         g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED, "Cancelled");
         goto out;

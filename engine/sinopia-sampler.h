@@ -7,6 +7,7 @@
 #pragma once
 
 #include "sinopia-flux.h"
+#include "sinopia-preview.h"
 
 G_BEGIN_DECLS
 
@@ -40,6 +41,10 @@ typedef struct {
   const float *latent;    /* packed [n_img, C], after this step; borrowed for the call */
   const float *x0;        /* packed predicted clean latent x − σ·v; borrowed */
   uint32_t n_img, channels;
+  /* RGB preview of x0 at latent resolution [preview_height, preview_width, 3], or NULL
+   * when the request has no preview map; borrowed */
+  const guint8 *preview_rgb;
+  uint32_t preview_width, preview_height;
 } SinopiaStepInfo;
 
 /* Called on the sampling thread after every step; return FALSE to stop (cancel). */
@@ -63,6 +68,9 @@ typedef struct {
   const float *t_eval, *dt;
   guint n_steps;
   const gint *cancel;     /* non-zero: stop before the next step (g_atomic_int_get) */
+  /* previews: the unpacked latent is [channels/4, latent_height, latent_width] */
+  const SinopiaPreviewMap *preview;
+  uint32_t latent_height, latent_width;
 } SinopiaSampleRequest;
 
 /* Fills a request's t_eval/dt (n_steps each) for denoising along `timesteps` (n_steps+1),

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "sinopia-ae.h"
 #include "sinopia-json.h"
 #include "sinopia-sampler.h"
 #include "sinopia-test-golden.h"
@@ -265,6 +266,105 @@ test_inversion_round_trip (void)
   sampling_close (&s);
 }
 
+/* The preview map fitted on the golden AE predicts the mean colour of each decoded 8×8
+ * block of latents it has not seen better than the constant mean colour does. (The golden
+ * AE has random weights, so its decoder is far from linear and the margin is small; a
+ * trained decoder is close to linear per block.) */
+static void
+test_preview_fit (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = sinopia_test_golden_path (GOLDEN, "ae_a_weights.safetensors");
+  if (!path)
+    return;
+  SinopiaAeModel *ae = sinopia_ae_load (sinopia_test_context (), path, &error);
+  g_assert_no_error (error);
+  SinopiaPreviewMap map;
+  g_assert_true (sinopia_preview_fit (ae, &map, &error));
+  g_assert_no_error (error);
+  const uint32_t h = 6, w = 6, C = 16, f = 8;
+  g_autofree float *z = g_new (float, C * h * w);
+  g_autofree float *img = g_new (float, 3 * h * f * w * f);
+  sinopia_noise (99, z, C * h * w);
+  g_assert_true (sinopia_ae_decode (ae, z, h, w, img, NULL, NULL, &error));
+  double err_map = 0, err_const = 0, means[3] = { 0 };
+  g_autofree double *block = g_new (double, 3 * h * w);
+  for (uint32_t ch = 0; ch < 3; ch++)
+    for (uint32_t p = 0; p < h * w; p++) {
+      double m = 0;
+      for (uint32_t dy = 0; dy < f; dy++)
+        for (uint32_t dx = 0; dx < f; dx++)
+          m += img[(ch * h * f + (p / w) * f + dy) * w * f + (p % w) * f + dx];
+      block[ch * h * w + p] = m / (f * f);
+      means[ch] += m / (f * f) / (h * w);
+    }
+  for (uint32_t ch = 0; ch < 3; ch++)
+    for (uint32_t p = 0; p < h * w; p++) {
+      double pred = map.bias[ch];
+      for (uint32_t c = 0; c < C; c++)
+        pred += map.weight[ch][c] * z[c * h * w + p];
+      err_map += (pred - block[ch * h * w + p]) * (pred - block[ch * h * w + p]);
+      err_const += (means[ch] - block[ch * h * w + p]) * (means[ch] - block[ch * h * w + p]);
+    }
+  g_test_message ("preview fit: squared error %.4g against %.4g for the mean colour", err_map, err_const);
+  g_assert_cmpfloat (err_map, <, 0.95 * err_const);
+
+  /* the byte preview of a latent is the map's prediction, clamped and scaled */
+  g_autofree guint8 *rgb = g_new (guint8, h * w * 3);
+  sinopia_preview_rgb (&map, z, h, w, rgb);
+  double pred = map.bias[1];
+  for (uint32_t c = 0; c < C; c++)
+    pred += map.weight[1][c] * z[c * h * w + 7];
+  g_assert_cmpint (rgb[7 * 3 + 1], ==, (int) ((CLAMP (pred, -1.0, 1.0) + 1.0) * 127.5 + 0.5));
+  sinopia_ae_free (ae);
+}
+
+typedef struct {
+  guint previews;
+  uint32_t w, h;
+} PreviewCount;
+
+static gboolean
+count_preview (const SinopiaStepInfo *info, gpointer user_data)
+{
+  PreviewCount *c = user_data;
+  g_assert_nonnull (info->preview_rgb);
+  c->w = info->preview_width;
+  c->h = info->preview_height;
+  c->previews++;
+  return TRUE;
+}
+
+static void
+test_sampling_previews (void)
+{
+  g_autoptr (GError) error = NULL;
+  Sampling s = { 0 };
+  if (!sampling_open (&s))
+    return;
+  float ts[3], t_eval[2], dt[2];
+  sinopia_flux_schedule (2, s.n_img, TRUE, ts);
+  sinopia_flux_steps_from_schedule (ts, 2, FALSE, t_eval, dt);
+  SinopiaPreviewMap map;
+  sinopia_preview_default (16, &map);
+  SinopiaSampleRequest req = {
+    .model = s.model, .txt = s.txt, .txt_ids = s.txt_ids, .y = s.y, .n_txt = s.n_txt,
+    .guidance = 3.5f, .img_ids = s.img_ids, .n_img = s.n_img, .t_eval = t_eval, .dt = dt, .n_steps = 2,
+    .preview = &map, .latent_height = 8, .latent_width = 8,
+  };
+  PreviewCount count = { 0 };
+  g_assert_true (sinopia_flux_sample (&req, s.img, count_preview, &count, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (count.previews, ==, 2);
+  g_assert_cmpuint (count.w, ==, 8);
+  g_assert_cmpuint (count.h, ==, 8);
+  /* a latent size that does not match the tokens is refused */
+  req.latent_height = 6;
+  g_assert_false (sinopia_flux_sample (&req, s.img, count_preview, &count, &error));
+  g_assert_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT);
+  sampling_close (&s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -276,6 +376,8 @@ main (int argc, char **argv)
   g_test_add_func ("/sampler/golden-sampling", test_golden_sampling);
   g_test_add_func ("/sampler/cancel", test_cancel);
   g_test_add_func ("/sampler/inversion-round-trip", test_inversion_round_trip);
+  g_test_add_func ("/sampler/preview-fit", test_preview_fit);
+  g_test_add_func ("/sampler/sampling-previews", test_sampling_previews);
   int rc = g_test_run ();
   sinopia_test_context_finish ();
   return rc;
