@@ -14,6 +14,8 @@ static const CliCommand commands[] = {
   { "sample", "Flow-matching sampling from given noise", cli_sample },
   { "text-encode", "Token ids through a T5 or CLIP text encoder", cli_text_encode },
   { "tokenize", "Sentencepiece token ids of texts (--tokenizer FILE TEXT...)", cli_tokenize },
+  { "ae-encode", "Encode an image into the autoencoder's latent space", cli_ae_encode },
+  { "ae-decode", "Decode a latent into an image with the autoencoder", cli_ae_decode },
 };
 
 static void

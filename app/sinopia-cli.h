@@ -24,3 +24,5 @@ int cli_dit_forward (int argc, char **argv);
 int cli_sample (int argc, char **argv);
 int cli_text_encode (int argc, char **argv);
 int cli_tokenize (int argc, char **argv);
+int cli_ae_encode (int argc, char **argv);
+int cli_ae_decode (int argc, char **argv);
