@@ -87,6 +87,49 @@ def torch_setup():
     return torch
 
 
+class ThreadTuner:
+    """Chooses 1 or 2 torch threads by timing training steps, and re-checks every few minutes.
+
+    Two threads are ~1.7x faster on an idle 2-core machine, but several times SLOWER than one thread
+    when other processes compete for the cores (OpenMP regions wait for a descheduled thread). So each
+    stage probes both settings (a few steps each, median) at its start and every `period` seconds.
+    SINOPIA_TRAIN_THREADS=N fixes the count instead.
+    """
+
+    def __init__(self, torch, what, period=240.0, probe=5, skip=3):
+        fixed = os.environ.get("SINOPIA_TRAIN_THREADS")
+        self.torch, self.what = torch, what
+        self.options = [int(fixed)] if fixed else [2, 1]
+        self.best = self.cur = self.options[0]
+        self.period, self.probe, self.skip = period, probe, skip
+        self.queue, self.times, self.steps = [], {}, 0
+        self.next_probe = 0.0
+        torch.set_num_threads(self.best)
+
+    def before(self):
+        if (len(self.options) > 1 and not self.queue and self.steps >= self.skip
+                and time.time() >= self.next_probe):
+            self.queue = [t for t in self.options for _ in range(self.probe)]
+            self.times = {t: [] for t in self.options}
+        self.cur = self.queue[0] if self.queue else self.best
+        if self.torch.get_num_threads() != self.cur:
+            self.torch.set_num_threads(self.cur)
+
+    def after(self, seconds):
+        self.steps += 1
+        if not self.queue:
+            return
+        self.queue.pop(0)
+        self.times[self.cur].append(seconds)
+        if not self.queue:
+            med = {t: sorted(v)[len(v) // 2] for t, v in self.times.items()}
+            best = min(med, key=med.get)
+            if best != self.best or self.next_probe == 0.0:
+                log(f"{self.what}: {best} thread(s) (step {', '.join(f'{t}: {m:.3f} s' for t, m in med.items())})")
+            self.best = best
+            self.next_probe = time.time() + self.period
+
+
 def atomic_json(path, obj):
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w") as f:
@@ -313,7 +356,9 @@ def stage_ae(args):
         log(f"ae: resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min")
     rng = np.random.default_rng(state["rng"] + [state["step"]])
     budget = args.minutes * 60
-    lg = CsvLog(os.path.join(d, "loss.csv"), ["step", "elapsed_s", "loss", "mse", "kl", "lr", "crop", "img_per_s"])
+    lg = CsvLog(os.path.join(d, "loss.csv"), ["step", "elapsed_s", "loss", "mse", "kl", "lr", "crop", "img_per_s",
+                                              "threads"])
+    tuner = ThreadTuner(torch, "ae")
     stop = Stop()
 
     def save():
@@ -323,6 +368,7 @@ def stage_ae(args):
     last_ck = time.time()
     acc, acc_n, seen, t_log = [0.0, 0.0, 0.0], 0, 0, time.time()
     while state["elapsed"] < budget and not stop.flag:
+        tuner.before()
         t_step = time.time()
         frac = state["elapsed"] / budget
         _, crop, bsz = [p for p in recipe["ae_phases"] if p[0] <= frac][-1]
@@ -349,6 +395,7 @@ def stage_ae(args):
         opt.step()
         state["step"] += 1
         state["elapsed"] += time.time() - t_step
+        tuner.after(time.time() - t_step)
         acc[0] += float(loss)
         acc[1] += float(mse)
         acc[2] += float(kl)
@@ -357,7 +404,7 @@ def stage_ae(args):
         if state["step"] % 20 == 0 or state["elapsed"] >= budget:
             now = time.time()
             lg.row(state["step"], state["elapsed"], acc[0] / acc_n, acc[1] / acc_n, acc[2] / acc_n, lr, crop,
-                   seen / (now - t_log))
+                   seen / (now - t_log), tuner.best)
             if state["step"] % 100 == 0:
                 log(f"ae: step {state['step']} {state['elapsed'] / 60:.1f}/{args.minutes:.1f} min crop {crop} "
                     f"mse {acc[1] / acc_n:.5f} ({seen / (now - t_log):.1f} crops/s)")
@@ -422,14 +469,17 @@ def stage_cache(args):
     stop = Stop()
     B = 32
     t_last = time.time()
+    tuner = ThreadTuner(torch, "cache", probe=2, skip=1)
     with torch.no_grad():
         while prog["count"] < n and prog["elapsed"] < budget and not stop.flag:
+            tuner.before()
             t0 = time.time()
             i = prog["count"]
             j = min(i + B, n)
             lat[i:j] = ae.moments(images_to_tensor(torch, imgs[i:j]))[0].numpy().astype(np.float16)
             prog["count"] = j
             prog["elapsed"] += time.time() - t0
+            tuner.after(time.time() - t0)
             if time.time() - t_last > 30 or j == n:
                 lat.flush()
                 atomic_json(prog_path, prog)
@@ -549,7 +599,8 @@ def stage_dit(args):
     cos, sin = dit.rope_for(L, h // 2, h // 2)
     B = recipe["dit_batch"]
     budget = args.minutes * 60
-    lg = CsvLog(os.path.join(d, "loss.csv"), ["step", "elapsed_s", "samples", "loss", "lr", "samples_per_s"])
+    lg = CsvLog(os.path.join(d, "loss.csv"), ["step", "elapsed_s", "samples", "loss", "lr", "samples_per_s", "threads"])
+    tuner = ThreadTuner(torch, "dit")
     stop = Stop()
     ema_params = list(ema.parameters())
     net_params = list(nets.parameters())
@@ -570,6 +621,7 @@ def stage_dit(args):
     last_ck = time.time()
     acc, acc_n, seen, t_log = 0.0, 0, 0, time.time()
     while state["elapsed"] < budget and not stop.flag:
+        tuner.before()
         t_step = time.time()
         idx = rng.integers(0, n, B)
         toks = tok.tokens([draw_caption(scenes[i]) for i in idx])
@@ -599,12 +651,13 @@ def stage_dit(args):
         state["step"] += 1
         state["samples"] += B
         state["elapsed"] += time.time() - t_step
+        tuner.after(time.time() - t_step)
         acc += float(loss)
         acc_n += 1
         seen += B
         if state["step"] % 25 == 0 or state["elapsed"] >= budget:
             now = time.time()
-            lg.row(state["step"], state["elapsed"], state["samples"], acc / acc_n, lr, seen / (now - t_log))
+            lg.row(state["step"], state["elapsed"], state["samples"], acc / acc_n, lr, seen / (now - t_log), tuner.best)
             if state["step"] % 250 == 0:
                 log(f"dit: step {state['step']} {state['elapsed'] / 60:.1f}/{args.minutes:.1f} min "
                     f"loss {acc / acc_n:.4f} lr {lr:.2e} ({seen / (now - t_log):.1f} samples/s)")
@@ -787,15 +840,22 @@ def stage_bench(args):
     recipe = load_recipe(args.work) if args.work else copy.deepcopy(RECIPE)
     res = {}
 
+    threads = [int(os.environ["SINOPIA_TRAIN_THREADS"])] if os.environ.get("SINOPIA_TRAIN_THREADS") else [2, 1]
+
     def timed(fn, warm=2, reps=3):
-        for _ in range(warm):
-            fn()
-        ts = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            fn()
-            ts.append(time.perf_counter() - t0)
-        return sorted(ts)[len(ts) // 2]
+        """Median seconds per call for each thread count -> (best seconds, "2: x s, 1: y s")."""
+        meds = {}
+        for nt in threads:
+            torch.set_num_threads(nt)
+            for _ in range(warm):
+                fn()
+            ts = []
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - t0)
+            meds[nt] = sorted(ts)[len(ts) // 2]
+        return min(meds.values()), "threads " + ", ".join(f"{k}: {v:.3f} s" for k, v in meds.items())
 
     if args.part in ("ae", "all"):
         ae = models.AutoEncoder(dict(recipe["ae"], scale_factor=1.0, shift_factor=0.0))
@@ -809,14 +869,14 @@ def stage_bench(args):
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
-            s = timed(step)
+            s, nt = timed(step)
             res[f"ae_step_crop{crop}_b{bsz}"] = s
-            log(f"bench: AE step, {bsz} crops of {crop}^2: {s:.3f} s ({bsz / s:.1f} crops/s)")
+            log(f"bench: AE step, {bsz} crops of {crop}^2: {s:.3f} s ({bsz / s:.1f} crops/s, {nt})")
         x = torch.rand(32, 3, recipe["side"], recipe["side"]) * 2 - 1
         with torch.no_grad():
-            s = timed(lambda: ae.moments(x), 1, 2)
+            s, nt = timed(lambda: ae.moments(x), 1, 2)
         res["encode_img_per_s"] = 32 / s
-        log(f"bench: AE encode at {recipe['side']}^2: {32 / s:.1f} img/s")
+        log(f"bench: AE encode at {recipe['side']}^2: {32 / s:.1f} img/s ({nt})")
     if args.part in ("dit", "all"):
         L = recipe["text_max_length"]
         vocab = 300
@@ -842,10 +902,11 @@ def stage_bench(args):
             loss.backward()
             torch.nn.utils.clip_grad_norm_(params, 1.0)
             opt.step()
-        s = timed(step)
+        s, nt = timed(step)
         res["dit_step"] = s
         res["dit_samples_per_s"] = B / s
-        log(f"bench: DiT+text encoders step, batch {B}, {h * h}+{L} tokens: {s:.3f} s ({B / s:.1f} samples/s); "
+        log(f"bench: DiT+text encoders step, batch {B}, {h * h}+{L} tokens: {s:.3f} s ({B / s:.1f} samples/s, "
+            f"{nt}); "
             f"params dit {models.count_params(dit)}, t5 {models.count_params(t5)}, clip {models.count_params(clip)}")
     if args.json:
         old = json.load(open(args.json)) if os.path.exists(args.json) else {}
