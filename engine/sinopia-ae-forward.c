@@ -409,9 +409,12 @@ axis_plan (uint32_t size, uint32_t tile, uint32_t overlap)
     return (Axis) { 1, size };
   uint32_t step = tile - overlap;
   uint32_t n = (size - overlap + step - 1) / step;
-  /* the shortest length at which n tiles overlap by `overlap`; ≤ tile by the choice of n */
+  /* the shortest length at which n tiles overlap by `overlap` (≤ tile by the choice of n),
+   * rounded up to a multiple of 4 where the tile allows: the convolutions read whole vec4
+   * texels of aligned rows, ~25 % faster per pixel on lavapipe than single columns */
   uint32_t len = (uint32_t) (((uint64_t) size + (uint64_t) (n - 1) * overlap + n - 1) / n);
-  return (Axis) { n, MIN (len, tile) };
+  uint32_t len4 = (len + 3) / 4 * 4;
+  return (Axis) { n, len4 <= tile ? len4 : len };
 }
 
 static uint32_t

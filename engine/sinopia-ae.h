@@ -110,8 +110,9 @@ gboolean sinopia_ae_decode (SinopiaAeModel *model, const float *latent, uint32_t
                             SinopiaAeCancel cancel, gpointer user, GError **error);
 
 /* Decode in tiles of at most tile×tile latent positions, neighbours overlapping by at least
- * `overlap` (< tile) positions; each tile is decoded on its own and the overlaps are
- * blended with linear ramps. A latent no larger than `tile` in both directions decodes
+ * `overlap` (< tile) positions: along each side the fewest tiles that do, of equal length
+ * (rounded up to a multiple of 4 where `tile` allows), evenly spaced. Each tile is decoded
+ * on its own and the overlaps are blended with linear ramps. A latent no larger than `tile` in both directions decodes
  * exactly. The decoder's GroupNorm statistics and attention span one tile only, so the
  * result differs from the exact decode by an amount that depends on the model. */
 gboolean sinopia_ae_decode_tiled (SinopiaAeModel *model, const float *latent, uint32_t h, uint32_t w,

@@ -125,13 +125,15 @@ test_golden (void)
 #define TILE 16
 #define OVERLAP 4
 
-/* The tile layout sinopia-ae.h promises: n tiles of equal length, evenly spaced (rounded),
- * the fewest that overlap by at least OVERLAP. */
+/* The tile layout sinopia-ae.h promises: the fewest tiles that overlap by at least OVERLAP,
+ * of equal length (rounded up to a multiple of 4 within TILE), evenly spaced (rounded). */
 static void
 tile_layout (uint32_t size, uint32_t *n, uint32_t *len, uint32_t *starts)
 {
   *n = size <= TILE ? 1 : (size - OVERLAP + TILE - OVERLAP - 1) / (TILE - OVERLAP);
   *len = *n == 1 ? size : (size + (*n - 1) * OVERLAP + *n - 1) / *n;
+  if (*n > 1 && (*len + 3) / 4 * 4 <= TILE)
+    *len = (*len + 3) / 4 * 4;
   for (uint32_t k = 0; k < *n; k++)
     starts[k] = *n == 1 ? 0 : (2 * k * (size - *len) + *n - 1) / (2 * (*n - 1));
 }
@@ -141,7 +143,7 @@ tile_layout (uint32_t size, uint32_t *n, uint32_t *len, uint32_t *starts)
  * exact decode; where tiles overlap, a convex blend of theirs. Against the exact decode of
  * the whole latent the tiles differ everywhere, not only at seams: every GroupNorm and the
  * mid attention see one tile instead of the image. With this random-weight model (whose
- * near-uniform attention mixes every position) that is measured at max 0.64 / mean 0.069
+ * near-uniform attention mixes every position) that is measured at max 0.63 / mean 0.055
  * (values up to 3.0); the bounds below leave ~1.25× room. */
 static void
 test_tiled (void)
@@ -213,10 +215,10 @@ test_tiled (void)
     sum += d;
     peak = MAX (peak, fabs (exact[i]));
   }
-  g_test_message ("tiled (%u×%u latent, tile %u, overlap %u) vs exact: max %.3g, mean %.3g (exact values up to %.3g)",
+  g_test_message ("tiled (%ux%u latent, tile %u, overlap %u) vs exact: max %.3g, mean %.3g (exact values up to %.3g)",
                   w, h, TILE, OVERLAP, max_err, sum / (3.0 * H * W), peak);
   g_assert_cmpfloat (max_err, <, 0.8);
-  g_assert_cmpfloat (sum / (3.0 * H * W), <, 0.09);
+  g_assert_cmpfloat (sum / (3.0 * H * W), <, 0.07);
 
   /* a latent no larger than the tile decodes exactly */
   g_autofree float *again = g_new (float, 3 * H * W);
@@ -239,11 +241,11 @@ test_memory_estimates (void)
   g_assert_no_error (error);
   uint64_t exact512 = sinopia_ae_decode_bytes (&flux, 64, 64), tiled1024 = sinopia_ae_decode_bytes (&flux, 128, 128);
   uint64_t small = sinopia_ae_decode_tiled_bytes (&flux, 128, 128, 32, 8);
-  g_test_message ("FLUX AE activations: 512² exact %.0f MiB, 1024² tiled %.0f MiB, 1024² in tiles of 32: %.0f MiB, "
-                  "encode 1024² %.0f MiB", exact512 / 1048576.0, tiled1024 / 1048576.0, small / 1048576.0,
+  g_test_message ("FLUX AE activations: 512px exact %.0f MiB, 1024px tiled %.0f MiB, 1024px in tiles of 32: "
+                  "%.0f MiB, encode 1024px %.0f MiB", exact512 / 1048576.0, tiled1024 / 1048576.0, small / 1048576.0,
                   sinopia_ae_encode_bytes (&flux, 1024, 1024) / 1048576.0);
-  /* the largest activation of a 512² decode: 256 channels at full resolution, ×3 buffers */
-  g_assert_cmpuint (exact512, >=, (uint64_t) 3 * 256 * 512 * 512 * sizeof (float) * 2 / 3);
+  /* the last upsampling reads and writes 256 channels at full resolution */
+  g_assert_cmpuint (exact512, >=, (uint64_t) 2 * 256 * 512 * 512 * sizeof (float));
   g_assert_cmpuint (tiled1024, <=, exact512);
   g_assert_cmpuint (small, <, tiled1024);
   g_assert_cmpuint (sinopia_ae_encode_bytes (&flux, 256, 256), >, 0);
