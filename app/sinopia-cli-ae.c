@@ -3,7 +3,6 @@
 #define G_LOG_DOMAIN "sinopia-cli"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "sinopia-ae.h"
 #include "sinopia-cli-tensors.h"
