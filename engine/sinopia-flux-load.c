@@ -30,10 +30,10 @@ take (Loader *l, const char *fmt, ...)
   va_end (ap);
   g_autofree char *name = g_strconcat (l->prefix, suffix, NULL);
   const SinopiaTensorInfo *t = sinopia_safetensors_lookup (l->st, name);
-  if (!t && !g_ptr_array_find_with_equal_func (l->missing, name, g_str_equal, NULL))
-    g_ptr_array_add (l->missing, g_steal_pointer (&name));
-  else
+  if (t)
     g_hash_table_add (l->used, (gpointer) t->name);
+  else if (!g_ptr_array_find_with_equal_func (l->missing, name, g_str_equal, NULL))
+    g_ptr_array_add (l->missing, g_steal_pointer (&name));
   return t;
 }
 

@@ -939,6 +939,14 @@ test_broken (void)
                        "double_blocks.1.txt_mlp.2.bias", NULL);
   }
   {
+    /* linear1 is read as two row ranges: a missing one is reported once, not dereferenced */
+    g_autoptr (Ckpt) ck = ckpt_read (weights);
+    ckpt_remove (ck, "single_blocks.1.linear1.weight");
+    g_autofree char *path = ckpt_write (ck, "missing-linear1.safetensors");
+    expect_load_error (path, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_TENSORS, "missing",
+                       "single_blocks.1.linear1.weight", NULL);
+  }
+  {
     g_autoptr (Ckpt) ck = ckpt_read (weights);
     static const uint64_t shape[] = { 4 };
     ckpt_add (ck, "double_blocks.0.img_attn.extra", SINOPIA_ST_F32, 1, shape,
