@@ -34,7 +34,7 @@ while [ $# -gt 0 ]; do
     --count) count=$2; shift 2 ;;
     --seed) seed=$2; shift 2 ;;
     --smoke) smoke=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "train.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
