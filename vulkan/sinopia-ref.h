@@ -21,6 +21,13 @@ void sinopia_ref_mul_add (const float *a, uint32_t a_rows, const float *b, uint3
                           const float *c, uint32_t c_rows, float scale, SinopiaActivation act,
                           uint32_t rows, uint32_t cols, float *y);
 
+/* ---- matmul ---- */
+/* y[m,n] = act(Σ_k x[m,k]·w[n,k] + bias[n]) (+ y[m,n] when accumulate); x [M,K], w [N,K] stored
+ * as w_dtype (f32 floats, or f16/bf16 bit patterns as uint16_t), bias [N] or NULL, y [M,N]. */
+void sinopia_ref_matmul (const float *x, const void *w, SinopiaDType w_dtype, const float *bias,
+                         SinopiaActivation act, gboolean accumulate, uint32_t M, uint32_t K, uint32_t N,
+                         float *y);
+
 /* ---- normalisation and token ops ---- */
 /* LayerNorm per row of x [rows, cols] (double statistics); weight, bias, shift, scale are
  * [cols] rows or NULL, applied as (x̂·weight + bias)·(1 + scale) + shift. */

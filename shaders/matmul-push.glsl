@@ -1,0 +1,20 @@
+// Push constants of matmul.comp and matmul-tiled.comp; mirrored by MatmulPush in
+// vulkan/sinopia-ops-matmul.c. Offsets and strides count texels of the view the operand is
+// read through (elements for scalar views, 4 or 8 elements for the vector views).
+layout(push_constant) uniform MatmulPush {
+    uint M;
+    uint N;
+    uint K;           // elements along the reduction
+    uint k_steps;     // iterations of the vector loop (matmul.comp)
+    uint x_off;
+    uint x_stride;
+    uint w_off;
+    uint w_stride;
+    uint b_off;
+    uint has_bias;
+    uint y_off;
+    uint y_stride;
+    uint act;
+    uint accumulate;
+    uint tiles_n;     // output tiles along N
+} p;

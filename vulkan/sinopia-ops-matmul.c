@@ -1,0 +1,167 @@
+/* sinopia-ops-matmul.c — y = act(x·wᵀ + bias) (+ y): variant choice and dispatch (matmul*.comp). */
+#define G_LOG_DOMAIN "sinopia-ops"
+
+#include "sinopia-ops-private.h"
+
+/* Mirrors shaders/matmul-push.glsl field by field. */
+typedef struct {
+  uint32_t M, N, K, k_steps;
+  uint32_t x_off, x_stride, w_off, w_stride;
+  uint32_t b_off, has_bias;
+  uint32_t y_off, y_stride;
+  uint32_t act, accumulate;
+  uint32_t tiles_n;
+} MatmulPush;
+G_STATIC_ASSERT (sizeof (MatmulPush) == 15 * 4);
+
+/* Invocations per workgroup of matmul.comp (16 measured best on llvmpipe, 8 and 64 within
+ * a few percent), and the output tile and workgroup size of matmul-tiled.comp. */
+#define TEXEL_WG 16
+#define TILED_BM 64
+#define TILED_BN 64
+#define TILED_WG 256
+
+typedef enum {
+  VARIANT_TEXEL,   /* vec4 texel reads, register-blocked: CPU devices (falls back to SCALAR) */
+  VARIANT_SCALAR,  /* register-blocked with scalar texel reads: any alignment */
+  VARIANT_TILED,   /* shared-memory tiles: GPUs */
+} Variant;
+
+static const char *const variant_names[] = { "texel", "scalar", "tiled" };
+
+/* How a matmul.comp build reads its operands: texels of `x_per`/`w_per` elements,
+ * `k_per_step` elements of K per loop iteration, rm × rn outputs per invocation (its RM, RN). */
+typedef struct {
+  const char *shader;
+  VkFormat x_format, w_format;
+  uint32_t x_per, w_per, k_per_step;
+  uint32_t rm, rn;
+} Layout;
+
+#define VEC4_F32 VK_FORMAT_R32G32B32A32_SFLOAT
+static const Layout texel_layouts[] = {
+  [SINOPIA_DTYPE_F32] = { "matmul_f32", VEC4_F32, VEC4_F32, 4, 4, 8, 8, 32 },
+  [SINOPIA_DTYPE_F16] = { "matmul_f16", VEC4_F32, VK_FORMAT_R32G32B32A32_UINT, 4, 8, 8, 8, 32 },
+  [SINOPIA_DTYPE_BF16] = { "matmul_bf16", VEC4_F32, VK_FORMAT_R32G32B32A32_UINT, 4, 8, 8, 8, 32 },
+};
+static const char *const scalar_shaders[] = {
+  [SINOPIA_DTYPE_F32] = "matmul_scalar_f32",
+  [SINOPIA_DTYPE_F16] = "matmul_scalar_f16",
+  [SINOPIA_DTYPE_BF16] = "matmul_scalar_bf16",
+};
+static const char *const tiled_shaders[] = {
+  [SINOPIA_DTYPE_F32] = "matmul_tiled_f32",
+  [SINOPIA_DTYPE_F16] = "matmul_tiled_f16",
+  [SINOPIA_DTYPE_BF16] = "matmul_tiled_bf16",
+};
+
+/* $SINOPIA_MATMUL_VARIANT (read at every call, so tests can switch) or the device's kind. */
+static gboolean
+choose_variant (SinopiaVkContext *ctx, Variant *variant, GError **error)
+{
+  const char *env = g_getenv ("SINOPIA_MATMUL_VARIANT");
+  if (env && *env) {
+    for (guint i = 0; i < G_N_ELEMENTS (variant_names); i++)
+      if (g_ascii_strcasecmp (env, variant_names[i]) == 0) {
+        *variant = (Variant) i;
+        return TRUE;
+      }
+    return sinopia__invalid (error, "matmul", "SINOPIA_MATMUL_VARIANT=%s is not one of texel, scalar, tiled", env);
+  }
+  *variant = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? VARIANT_TEXEL : VARIANT_TILED;
+  return TRUE;
+}
+
+/* A view can be read `per` elements at a time when its start, and its row stride where
+ * there is more than one row, fall on texel boundaries. */
+static gboolean
+aligned (const SinopiaTensor *t, uint32_t per)
+{
+  return t->offset % per == 0 && (t->rows == 1 || t->stride % per == 0);
+}
+
+static uint32_t
+div_up (uint32_t a, uint32_t b)
+{
+  return (uint32_t) (((uint64_t) a + b - 1) / b);
+}
+
+gboolean
+sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                   const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate,
+                   const SinopiaTensor *y, GError **error)
+{
+  const char *op = "matmul";
+  guint weight_types = SINOPIA_DT (SINOPIA_DTYPE_F32) | SINOPIA_DT (SINOPIA_DTYPE_F16) | SINOPIA_DT (SINOPIA_DTYPE_BF16);
+  Variant variant = VARIANT_TEXEL;
+
+  if (!rec)
+    return sinopia__invalid (error, op, "no recorder");
+  if (!sinopia__check_tensor (x, op, "the input", SINOPIA_DT (SINOPIA_DTYPE_F32), error) ||
+      !sinopia__check_tensor (w, op, "the weight", weight_types, error) ||
+      !sinopia__check_tensor (y, op, "the output", SINOPIA_DT (SINOPIA_DTYPE_F32), error) ||
+      (bias && !sinopia__check_tensor (bias, op, "the bias", SINOPIA_DT (SINOPIA_DTYPE_F32), error)))
+    return FALSE;
+  if (x->cols != w->cols)
+    return sinopia__invalid (error, op, "the input has %u columns but the weight %u×%u expects %u",
+                             x->cols, w->rows, w->cols, w->cols);
+  if (!sinopia__check_shape (y, x->rows, w->rows, op, "the output", error) ||
+      (bias && !sinopia__check_shape (bias, 1, w->rows, op, "the bias", error)))
+    return FALSE;
+  if ((guint) act > SINOPIA_ACT_QUICK_GELU)
+    return sinopia__invalid (error, op, "unknown activation %d", act);
+  if (!choose_variant (sinopia__recorder_context (rec), &variant, error))
+    return FALSE;
+
+  SinopiaDType wt = w->buffer->dtype;
+  Layout layout = { NULL, VK_FORMAT_R32_SFLOAT, sinopia__scalar_format (wt), 1, 1, 4, 4, 16 };
+  const Layout *vec = &texel_layouts[wt];
+  if (variant == VARIANT_TEXEL && x->cols % vec->k_per_step == 0 && aligned (x, vec->x_per) &&
+      aligned (w, vec->w_per))
+    layout = *vec;
+  else if (variant == VARIANT_TILED)
+    layout.shader = tiled_shaders[wt];
+  else
+    layout.shader = scalar_shaders[wt];
+
+  MatmulPush pc = {
+    .M = x->rows,
+    .N = w->rows,
+    .K = x->cols,
+    .k_steps = x->cols / layout.k_per_step,
+    .x_off = (uint32_t) (x->offset / layout.x_per),
+    .x_stride = x->stride / layout.x_per,
+    .w_off = (uint32_t) (w->offset / layout.w_per),
+    .w_stride = w->stride / layout.w_per,
+    .b_off = bias ? (uint32_t) bias->offset : 0,
+    .has_bias = bias != NULL,
+    .y_off = (uint32_t) y->offset,
+    .y_stride = y->stride,
+    .act = act,
+    .accumulate = accumulate != FALSE,
+  };
+  SinopiaDispatch d = {
+    .shader = layout.shader,
+    .n_bindings = 5,
+    .bindings = {
+      sinopia__texel (x, layout.x_format),
+      sinopia__texel (w, layout.w_format),
+      sinopia__texel (bias, VK_FORMAT_R32_SFLOAT),
+      sinopia__storage (y),
+      sinopia__texel (accumulate ? y : NULL, VK_FORMAT_R32_SFLOAT),
+    },
+    .n_spec = 1,
+    .push = &pc,
+    .push_size = sizeof pc,
+  };
+  if (variant == VARIANT_TILED) {
+    pc.tiles_n = div_up (pc.N, TILED_BN);
+    d.spec[0] = TILED_WG;
+    sinopia__grid ((uint64_t) div_up (pc.M, TILED_BM) * pc.tiles_n * TILED_WG, TILED_WG, d.groups);
+  } else {
+    pc.tiles_n = div_up (pc.N, layout.rn);
+    d.spec[0] = TEXEL_WG;
+    sinopia__grid ((uint64_t) div_up (pc.M, layout.rm) * pc.tiles_n, TEXEL_WG, d.groups);
+  }
+  return sinopia__recorder_dispatch (rec, &d, error);
+}
