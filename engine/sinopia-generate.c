@@ -1,0 +1,305 @@
+/* sinopia-generate.c — prompt to pixels: tokenize, encode, sample, decode. */
+#define G_LOG_DOMAIN "sinopia-engine"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sinopia-generate.h"
+
+G_DEFINE_QUARK (sinopia-generate-error-quark, sinopia_generate_error)
+
+void
+sinopia_generate_params_init (SinopiaGenerateParams *p)
+{
+  *p = (SinopiaGenerateParams) { .negative = "", .guidance = NAN };
+}
+
+void
+sinopia_image_free (SinopiaImage *image)
+{
+  if (!image)
+    return;
+  g_free (image->rgb);
+  g_free (image->latent);
+  g_free (image->prompt);
+  g_free (image->negative);
+  g_free (image->model_name);
+  g_strfreev (image->warnings);
+  g_free (image);
+}
+
+/* The multiple of `m` nearest to v (ties to even multiples, as Python's round), kept in
+ * [m, the largest multiple ≤ SINOPIA_MODEL_MAX_SIDE]. */
+static uint32_t
+nearest_size (uint32_t v, uint32_t m)
+{
+  uint32_t hi = SINOPIA_MODEL_MAX_SIDE / m * m;
+  double k = rint ((double) v / m);
+  return (uint32_t) CLAMP (k * m, (double) m, (double) hi);
+}
+
+static gboolean
+check_side (const char *what, uint32_t v, uint32_t m, GError **error)
+{
+  if (v >= m && v <= SINOPIA_MODEL_MAX_SIDE && v % m == 0)
+    return TRUE;
+  uint32_t near = nearest_size (v, m);
+  if (v % m == 0)
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_SIZE,
+                 "%s %u is outside [%u, %u]; the nearest valid %s is %u", what, v, m,
+                 SINOPIA_MODEL_MAX_SIDE / m * m, what, near);
+  else
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_SIZE,
+                 "%s %u is not a multiple of %u; the nearest valid %s is %u", what, v, m, what, near);
+  return FALSE;
+}
+
+gboolean
+sinopia_generate_check_size (const SinopiaModelInfo *info, uint32_t width, uint32_t height, GError **error)
+{
+  uint32_t m = info->size_multiple;
+  return check_side ("width", width, m, error) && check_side ("height", height, m, error);
+}
+
+/* One tokenizer layout (docs/shapes-world.md): [first] + ids[:room] + [eos], padded with `pad`
+ * to L; first < 0 means no leading token. */
+static gboolean
+tokenize (const SinopiaSentencepiece *sp, const char *text, uint32_t L, int32_t first, int32_t eos, int32_t pad,
+          int32_t *out, gsize *n_text, GError **error)
+{
+  gsize n;
+  g_autofree int32_t *ids = sinopia_sentencepiece_encode (sp, text, strlen (text), &n, error);
+  if (!ids)
+    return FALSE;
+  uint32_t room = L - 1 - (first >= 0), k = 0;
+  if (first >= 0)
+    out[k++] = first;
+  for (gsize i = 0; i < n && i < room; i++)
+    out[k++] = ids[i];
+  out[k++] = eos;
+  while (k < L)
+    out[k++] = pad;
+  *n_text = n;
+  return TRUE;
+}
+
+/* Tokens and encodings of one prompt: txt [t5_max_length, d_model] and y [vec]. */
+static gboolean
+encode_prompt (SinopiaModel *model, const char *what, const char *text, float *txt, float *y, GPtrArray *warnings,
+               GError **error)
+{
+  const SinopiaModelInfo *info = sinopia_model_info (model);
+  uint32_t L5 = info->t5_max_length, Lc = info->clip_max_length;
+  g_autofree int32_t *t5_ids = g_new (int32_t, L5), *clip_ids = g_new (int32_t, Lc);
+  gsize n5, nc;
+
+  if (!tokenize (sinopia_model_t5_tokenizer (model), text, L5, -1, info->eos_id, info->pad_id, t5_ids, &n5,
+                 error) ||
+      !tokenize (sinopia_model_clip_tokenizer (model), text, Lc, info->bos_id, info->eos_id, info->eos_id,
+                 clip_ids, &nc, error))
+    return FALSE;
+  if (n5 > L5 - 1)
+    g_ptr_array_add (warnings, g_strdup_printf ("The %s has %" G_GSIZE_FORMAT " tokens; the T5 encoder reads the "
+                                                "first %u of them", what, n5, L5 - 1));
+  if (nc > Lc - 2)
+    g_ptr_array_add (warnings, g_strdup_printf ("The %s has %" G_GSIZE_FORMAT " tokens; the CLIP encoder reads the "
+                                                "first %u of them", what, nc, Lc - 2));
+  if (!sinopia_t5_encode (sinopia_model_t5 (model), t5_ids, NULL, L5, txt, NULL, error) ||
+      !sinopia_clip_encode (sinopia_model_clip (model), clip_ids, NULL, Lc, NULL, y, NULL, error))
+    return FALSE;
+  return TRUE;
+}
+
+/* The reference get_schedule with the file's shift line; FLUX's own line (0.5 at 256 tokens,
+ * 1.15 at 4096) goes through the sampler's bit-exact version. */
+static void
+schedule (const SinopiaModelInfo *info, guint steps, guint n_img, float *ts)
+{
+  if (!info->shift || (info->base_shift == 0.5 && info->max_shift == 1.15)) {
+    sinopia_flux_schedule (steps, n_img, info->shift, ts);
+    return;
+  }
+  double m = (info->max_shift - info->base_shift) / (4096.0 - 256.0), b = info->base_shift - m * 256.0;
+  float e = (float) exp (m * n_img + b);
+  sinopia_flux_schedule (steps, n_img, FALSE, ts);
+  for (guint i = 0; i <= steps; i++)
+    if (ts[i] > 0.0f)
+      ts[i] = e / (e + (1.0f / ts[i] - 1.0f));
+}
+
+static gboolean
+ae_cancelled (gpointer user)
+{
+  const gint *cancel = user;
+  return cancel && g_atomic_int_get (cancel);
+}
+
+/* Turns the sampler's and the autoencoder's cancellations into ours. */
+static void
+map_cancel (GError **error)
+{
+  if (error && *error &&
+      (g_error_matches (*error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED) ||
+       g_error_matches (*error, SINOPIA_AE_ERROR, SINOPIA_AE_ERROR_CANCELLED))) {
+    g_clear_error (error);
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED, "Cancelled");
+  }
+}
+
+static gboolean
+check_params (const SinopiaGenerateParams *p, GError **error)
+{
+  const char *neg = p->negative ? p->negative : "";
+  if (!p->prompt || !g_utf8_validate (p->prompt, -1, NULL) || !g_utf8_validate (neg, -1, NULL)) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "The prompt and the negative prompt must be UTF-8 text");
+    return FALSE;
+  }
+  if (p->steps > SINOPIA_MODEL_MAX_STEPS || isinf (p->guidance)) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "Steps must be at most %u and the guidance finite", SINOPIA_MODEL_MAX_STEPS);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+/* [C, H, W] decoder output → interleaved RGB8, clamped, trunc(127.5·(x + 1)) in float32. */
+static void
+to_rgb8 (const float *planes, uint32_t width, uint32_t height, guint8 *rgb)
+{
+  gsize hw = (gsize) width * height;
+  for (gsize p = 0; p < hw; p++)
+    for (guint c = 0; c < 3; c++) {
+      float x = planes[c * hw + p];
+      x = isnan (x) ? -1.0f : CLAMP (x, -1.0f, 1.0f);
+      rgb[p * 3 + c] = (guint8) (127.5f * (x + 1.0f));
+    }
+}
+
+SinopiaImage *
+sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gint *cancel, SinopiaStepFunc on_step,
+                  gpointer user_data, GError **error)
+{
+  const SinopiaModelInfo *info = sinopia_model_info (model);
+  SinopiaFluxModel *flux = sinopia_model_flux (model);
+  const SinopiaFluxConfig *fc = sinopia_flux_model_config (flux);
+  const SinopiaAeConfig *ac = sinopia_ae_config (sinopia_model_ae (model));
+  g_autoptr (SinopiaImage) img = g_new0 (SinopiaImage, 1);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+
+  if (!check_params (p, error))
+    return NULL;
+  img->width = p->width ? p->width : info->native_width;
+  img->height = p->height ? p->height : info->native_height;
+  img->steps = p->steps ? p->steps : info->default_steps;
+  img->guidance = isnan (p->guidance) ? info->default_guidance : p->guidance;
+  img->seed = p->seed;
+  img->prompt = g_strdup (p->prompt);
+  img->negative = g_strdup (p->negative ? p->negative : "");
+  img->model_name = g_strdup (info->name);
+  if (!sinopia_generate_check_size (info, img->width, img->height, error))
+    return NULL;
+  if (fc->n_axes != 3) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "The transformer has %u RoPE axes; image positions need 3", fc->n_axes);
+    return NULL;
+  }
+
+  uint32_t f = sinopia_ae_factor (ac), C = ac->z_channels, lh = img->height / f, lw = img->width / f;
+  uint32_t n_img = (lh / 2) * (lw / 2), L = info->t5_max_length, D = fc->context_in_dim;
+  gsize n_latent = (gsize) C * lh * lw;
+  gboolean cfg_pass = !fc->guidance_embed && img->guidance != 1.0f;
+  if (fc->guidance_embed && img->negative[0])
+    g_ptr_array_add (warnings, g_strdup ("The negative prompt is ignored: this model has a guidance embedding "
+                                         "(no classifier-free guidance pass)"));
+
+  g_autofree float *txt = g_new (float, (gsize) L * D), *y = g_new (float, fc->vec_in_dim);
+  g_autofree float *neg_txt = NULL, *neg_y = NULL;
+  g_autofree float *txt_ids = g_new0 (float, (gsize) L * fc->n_axes), *img_ids = g_new (float, (gsize) n_img * 3);
+  g_autofree float *ts = g_new (float, img->steps + 1), *t_eval = g_new (float, img->steps);
+  g_autofree float *dt = g_new (float, img->steps), *packed = g_new (float, n_latent);
+  g_autofree float *planes = g_new (float, (gsize) ac->out_ch * img->width * img->height);
+  const SinopiaPreviewMap *map = NULL;
+
+  if (!encode_prompt (model, "prompt", img->prompt, txt, y, warnings, error))
+    return NULL;
+  if (cfg_pass) {
+    neg_txt = g_new (float, (gsize) L * D);
+    neg_y = g_new (float, fc->vec_in_dim);
+    if (!encode_prompt (model, "negative prompt", img->negative, neg_txt, neg_y, warnings, error))
+      return NULL;
+  }
+  if (p->preview && !(map = sinopia_model_preview_map (model, error)))
+    return NULL;
+
+  img->latent = g_new (float, n_latent);
+  if (p->noise)
+    memcpy (img->latent, p->noise, n_latent * sizeof (float));
+  else
+    sinopia_noise (img->seed, img->latent, n_latent);
+  sinopia_flux_pack (img->latent, C, lh, lw, packed);
+  sinopia_flux_img_ids (lh, lw, img_ids);
+  schedule (info, img->steps, n_img, ts);
+  sinopia_flux_steps_from_schedule (ts, img->steps, FALSE, t_eval, dt);
+
+  SinopiaSampleRequest req = {
+    .model = flux, .txt = txt, .txt_ids = txt_ids, .y = y, .n_txt = L,
+    .neg_txt = neg_txt, .neg_txt_ids = txt_ids, .neg_y = neg_y, .n_neg_txt = L,
+    .guidance = img->guidance, .img_ids = img_ids, .n_img = n_img,
+    .t_eval = t_eval, .dt = dt, .n_steps = img->steps, .cancel = cancel,
+    .preview = map, .latent_height = lh, .latent_width = lw,
+  };
+  if (!sinopia_flux_sample (&req, packed, on_step, user_data, error)) {
+    map_cancel (error);
+    return NULL;
+  }
+  sinopia_flux_unpack (packed, C, lh, lw, img->latent);
+  if (ae_cancelled ((gpointer) cancel)) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED, "Cancelled");
+    return NULL;
+  }
+  if (!sinopia_ae_decode (sinopia_model_ae (model), img->latent, lh, lw, planes, ae_cancelled, (gpointer) cancel,
+                          error)) {
+    map_cancel (error);
+    return NULL;
+  }
+  img->rgb = g_new (guint8, (gsize) img->width * img->height * 3);
+  to_rgb8 (planes, img->width, img->height, img->rgb);
+  img->latent_channels = C;
+  img->latent_height = lh;
+  img->latent_width = lw;
+  g_ptr_array_add (warnings, NULL);
+  img->warnings = (char **) g_ptr_array_steal (warnings, NULL);
+  return g_steal_pointer (&img);
+}
+
+/* The shortest decimal that reads back as the same float. */
+static void
+append_float (GString *out, float v)
+{
+  char buf[G_ASCII_DTOSTR_BUF_SIZE], format[8];
+  for (int digits = 1; digits <= 9; digits++) {
+    g_snprintf (format, sizeof format, "%%.%dg", digits);
+    g_ascii_formatd (buf, sizeof buf, format, v);
+    if ((float) g_ascii_strtod (buf, NULL) == v)
+      break;
+  }
+  g_string_append (out, buf);
+}
+
+char *
+sinopia_image_parameters_json (const SinopiaImage *image)
+{
+  GString *s = g_string_new ("{\"prompt\": ");
+  sinopia_json_append_string (s, image->prompt, -1);
+  g_string_append (s, ", \"negative\": ");
+  sinopia_json_append_string (s, image->negative, -1);
+  g_string_append_printf (s, ", \"seed\": %" G_GUINT64_FORMAT ", \"steps\": %u, \"guidance\": ", image->seed,
+                          image->steps);
+  append_float (s, image->guidance);
+  g_string_append_printf (s, ", \"width\": %u, \"height\": %u, \"model\": ", image->width, image->height);
+  sinopia_json_append_string (s, image->model_name, -1);
+  g_string_append_c (s, '}');
+  return g_string_free (s, FALSE);
+}

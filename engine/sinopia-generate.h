@@ -1,0 +1,84 @@
+/* sinopia-generate.h — text to image with a loaded model folder (sinopia-model.h):
+ * tokenize (T5 and CLIP layouts of docs/shapes-world.md, truncated to the model's text
+ * lengths with a warning) → T5 `txt` and CLIP pooled `y` for the prompt and the negative
+ * prompt → seeded noise → schedule (shift from sinopia-model.json) → Euler sampling with true
+ * classifier-free guidance (or the embedded guidance) → unpack → autoencoder decode →
+ * clamp to [−1, 1] → RGB8 as trunc(127.5·(x + 1)), the reference's conversion.
+ *
+ * Deterministic: the same model, parameters and device give bit-identical pixels.
+ * Threads: runs on the caller's thread (the engine's worker); the cancel flag may be set from
+ * any thread and is checked before every step and every autoencoder submission.
+ */
+#pragma once
+
+#include "sinopia-model.h"
+#include "sinopia-sampler.h"
+
+G_BEGIN_DECLS
+
+#define SINOPIA_GENERATE_ERROR (sinopia_generate_error_quark ())
+GQuark sinopia_generate_error_quark (void);
+
+typedef enum {
+  SINOPIA_GENERATE_ERROR_SIZE,       /* width or height not a valid size; the message names the nearest */
+  SINOPIA_GENERATE_ERROR_INPUT,      /* other bad parameters */
+  SINOPIA_GENERATE_ERROR_CANCELLED,  /* the cancel flag or the step callback stopped it */
+} SinopiaGenerateErrorCode;
+
+typedef struct {
+  const char *prompt;      /* UTF-8 */
+  const char *negative;    /* UTF-8; NULL means "" (the unconditional prompt) */
+  uint32_t width, height;  /* pixels; 0: the model's native size */
+  guint steps;             /* 0: default_steps */
+  guint64 seed;            /* picks the noise (sinopia_noise) */
+  /* The CFG scale (models without a guidance embedding) or the embedded guidance;
+   * NAN: default_guidance. */
+  float guidance;
+  /* NULL, or the initial noise [z_channels, height/f, width/f] to use instead of the seed's
+   * (to reproduce another sampler's run; the seed is then only recorded). Borrowed. */
+  const float *noise;
+  gboolean preview;        /* step callbacks carry an RGB preview of the predicted image */
+} SinopiaGenerateParams;
+
+/* Every field to its default: no prompt, negative "", native size, default steps and
+ * guidance, seed 0, no noise, no preview. */
+void sinopia_generate_params_init (SinopiaGenerateParams *params);
+
+typedef struct {
+  uint32_t width, height;
+  guint8 *rgb;                 /* [height, width, 3] */
+  /* final latent (scaled space, unpacked), [latent_channels, latent_height, latent_width] */
+  float *latent;
+  uint32_t latent_channels, latent_height, latent_width;
+  /* The parameters used, defaults filled in. */
+  char *prompt, *negative, *model_name;
+  guint steps;
+  guint64 seed;
+  float guidance;
+  /* NULL-terminated messages for the user (a prompt cut to the text length, a negative
+   * prompt that an embedded-guidance model ignores); never NULL. */
+  char **warnings;
+} SinopiaImage;
+
+void sinopia_image_free (SinopiaImage *image);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SinopiaImage, sinopia_image_free)
+
+/* Checks a size against a model's info (so it can run before the weights load): both sides
+ * multiples of size_multiple in [size_multiple, SINOPIA_MODEL_MAX_SIDE]. The SIZE error names
+ * the nearest valid size ("width 100 is not a multiple of 16; the nearest valid width is 96"). */
+gboolean sinopia_generate_check_size (const SinopiaModelInfo *info, uint32_t width, uint32_t height,
+                                      GError **error);
+
+/* Generates one image. `on_step` (may be NULL) is called after each of the `steps` steps on
+ * this thread; returning FALSE cancels. `cancel` (may be NULL): non-zero stops the run
+ * (g_atomic_int_get). Both end in SINOPIA_GENERATE_ERROR_CANCELLED.
+ * (transfer full): free with sinopia_image_free. */
+SinopiaImage *sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *params, const gint *cancel,
+                                SinopiaStepFunc on_step, gpointer user_data, GError **error);
+
+/* The image's parameters as a JSON object with the keys prompt, negative, seed, steps,
+ * guidance, width, height and model (the PyTorch sampler's `parameters` PNG text): enough to
+ * generate it again. (transfer full). */
+char *sinopia_image_parameters_json (const SinopiaImage *image);
+
+G_END_DECLS

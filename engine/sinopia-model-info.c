@@ -1,0 +1,217 @@
+/* sinopia-model-info.c — the sinopia-model.json parser. */
+#define G_LOG_DOMAIN "sinopia-engine"
+
+#include <math.h>
+#include <string.h>
+
+#include "sinopia-model-info.h"
+
+G_DEFINE_QUARK (sinopia-model-error-quark, sinopia_model_error)
+
+static gboolean
+opt_int (const SinopiaJsonNode *obj, const char *key, int64_t min, int64_t max, int64_t *out, GError **error)
+{
+  return !sinopia_json_object_get (obj, key) || sinopia_json_get_int64 (obj, key, min, max, out, error);
+}
+
+static gboolean
+opt_double (const SinopiaJsonNode *obj, const char *key, double *out, GError **error)
+{
+  if (!sinopia_json_object_get (obj, key))
+    return TRUE;
+  if (!sinopia_json_get_double (obj, key, out, error))
+    return FALSE;
+  /* the parser rejects overflowing literals, so every number is finite; keep it explicit */
+  if (!isfinite (*out)) {
+    g_set_error (error, SINOPIA_JSON_ERROR, SINOPIA_JSON_ERROR_RANGE, "%s is not finite", key);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+opt_string (const SinopiaJsonNode *obj, const char *key, char **out, GError **error)
+{
+  if (!sinopia_json_object_get (obj, key))
+    return TRUE;
+  const char *s = sinopia_json_get_string (obj, key, error);
+  if (!s)
+    return FALSE;
+  g_free (*out);
+  *out = g_strdup (s);
+  return TRUE;
+}
+
+static gboolean
+check (gboolean ok, GError **error, const char *fmt, ...) G_GNUC_PRINTF (3, 4);
+
+static gboolean
+check (gboolean ok, GError **error, const char *fmt, ...)
+{
+  if (!ok) {
+    va_list ap;
+    va_start (ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+    va_end (ap);
+    g_set_error_literal (error, SINOPIA_MODEL_ERROR, SINOPIA_MODEL_ERROR_INFO, msg);
+  }
+  return ok;
+}
+
+static gboolean
+parse_tokens (const SinopiaJsonNode *tokens, SinopiaModelInfo *info, GError **error)
+{
+  static const char *const keys[] = { "pad", "eos", "unk", "bos" };
+  int32_t *ids[] = { &info->pad_id, &info->eos_id, &info->unk_id, &info->bos_id };
+  if (!tokens)
+    return TRUE;
+  if (!check (sinopia_json_type (tokens) == SINOPIA_JSON_OBJECT, error, "tokens is %s, not an object",
+              sinopia_json_type_phrase (tokens)))
+    return FALSE;
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++) {
+    int64_t v = *ids[i];
+    if (!opt_int (tokens, keys[i], 0, G_MAXINT32, &v, error)) {
+      g_prefix_error (error, "tokens: ");
+      return FALSE;
+    }
+    *ids[i] = (int32_t) v;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
+{
+  int64_t version = SINOPIA_MODEL_INFO_VERSION, native = 128, width, height, multiple = 16, steps = 20;
+  int64_t text = 32, t5, clip;
+  double guidance = 4.0;
+
+  if (!check (sinopia_json_type (root) == SINOPIA_JSON_OBJECT, error, "the file holds %s, not an object",
+              sinopia_json_type_phrase (root)))
+    return FALSE;
+  if (sinopia_json_object_get (root, "format")) {
+    const char *format = sinopia_json_get_string (root, "format", error);
+    if (!format || !check (strcmp (format, "sinopia-model") == 0, error,
+                           "format is \"%s\", not \"sinopia-model\"", format))
+      return FALSE;
+  }
+  if (!opt_int (root, "format_version", 1, G_MAXINT32, &version, error) ||
+      !check (version <= SINOPIA_MODEL_INFO_VERSION, error,
+              "format_version %" G_GINT64_FORMAT " is newer than this Sinopia reads (%d)", version,
+              SINOPIA_MODEL_INFO_VERSION))
+    return FALSE;
+  if (!opt_string (root, "name", &info->name, error) ||
+      !opt_string (root, "description", &info->description, error) ||
+      !opt_string (root, "architecture", &info->architecture, error) ||
+      !opt_string (root, "license", &info->license, error))
+    return FALSE;
+
+  if (!opt_int (root, "native_size", 1, SINOPIA_MODEL_MAX_SIDE, &native, error))
+    return FALSE;
+  width = height = native;
+  if (!opt_int (root, "native_width", 1, SINOPIA_MODEL_MAX_SIDE, &width, error) ||
+      !opt_int (root, "native_height", 1, SINOPIA_MODEL_MAX_SIDE, &height, error) ||
+      !opt_int (root, "size_multiple", 1, SINOPIA_MODEL_MAX_SIDE, &multiple, error))
+    return FALSE;
+  /* packing takes 2×2 latent patches, so a valid size is always even */
+  if (!check (multiple % 2 == 0, error, "size_multiple %" G_GINT64_FORMAT " is odd", multiple) ||
+      !check (width % multiple == 0 && height % multiple == 0, error,
+              "the native size %" G_GINT64_FORMAT "×%" G_GINT64_FORMAT " is not a multiple of size_multiple %"
+              G_GINT64_FORMAT, width, height, multiple))
+    return FALSE;
+
+  if (!opt_int (root, "default_steps", 1, SINOPIA_MODEL_MAX_STEPS, &steps, error) ||
+      !opt_double (root, "default_guidance", &guidance, error) ||
+      !check (guidance >= 0 && guidance <= G_MAXFLOAT, error, "default_guidance %g is out of range", guidance))
+    return FALSE;
+  if (sinopia_json_object_get (root, "guidance_mode")) {
+    const char *mode = sinopia_json_get_string (root, "guidance_mode", error);
+    if (!mode)
+      return FALSE;
+    if (strcmp (mode, "cfg") == 0)
+      info->guidance_mode = SINOPIA_GUIDANCE_CFG;
+    else if (strcmp (mode, "embedded") == 0)
+      info->guidance_mode = SINOPIA_GUIDANCE_EMBEDDED;
+    else
+      return check (FALSE, error, "guidance_mode is \"%s\", not \"cfg\" or \"embedded\"", mode);
+  }
+  if ((sinopia_json_object_get (root, "shift") && !sinopia_json_get_bool (root, "shift", &info->shift, error)) ||
+      !opt_double (root, "base_shift", &info->base_shift, error) ||
+      !opt_double (root, "max_shift", &info->max_shift, error) ||
+      !check (fabs (info->base_shift) <= 100 && fabs (info->max_shift) <= 100, error,
+              "base_shift and max_shift must lie in [-100, 100]"))
+    return FALSE;
+
+  if (!opt_int (root, "text_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &text, error))
+    return FALSE;
+  t5 = clip = text;
+  if (!opt_int (root, "t5_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &t5, error) ||
+      !opt_int (root, "clip_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &clip, error) ||
+      !parse_tokens (sinopia_json_object_get (root, "tokens"), info, error))
+    return FALSE;
+
+  info->native_width = (uint32_t) width;
+  info->native_height = (uint32_t) height;
+  info->size_multiple = (uint32_t) multiple;
+  info->default_steps = (guint) steps;
+  info->default_guidance = (float) guidance;
+  info->t5_max_length = (uint32_t) t5;
+  info->clip_max_length = (uint32_t) clip;
+  return TRUE;
+}
+
+SinopiaModelInfo *
+sinopia_model_info_parse (const char *data, gsize len, const char *name, GError **error)
+{
+  g_autoptr (SinopiaModelInfo) info = g_new0 (SinopiaModelInfo, 1);
+  g_autoptr (GError) local = NULL;
+
+  info->shift = TRUE;
+  info->base_shift = 0.5;
+  info->max_shift = 1.15;
+  info->pad_id = 0;
+  info->eos_id = 1;
+  info->unk_id = 2;
+  info->bos_id = 3;
+  if (!(info->doc = sinopia_json_parse (data, len, &local)) ||
+      !parse_root (sinopia_json_root (info->doc), info, &local)) {
+    g_set_error (error, SINOPIA_MODEL_ERROR, SINOPIA_MODEL_ERROR_INFO, "%s: %s", name, local->message);
+    return NULL;
+  }
+  return g_steal_pointer (&info);
+}
+
+SinopiaModelInfo *
+sinopia_model_info_load (const char *path, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *data = NULL;
+  gsize len;
+  if (!g_file_get_contents (path, &data, &len, &local)) {
+    gboolean missing = g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT);
+    g_set_error (error, SINOPIA_MODEL_ERROR, missing ? SINOPIA_MODEL_ERROR_MISSING : SINOPIA_MODEL_ERROR_INFO,
+                 missing ? "%s is missing (the model's name, native size and sampling defaults)" : "%s",
+                 missing ? path : local->message);
+    return NULL;
+  }
+  return sinopia_model_info_parse (data, len, path, error);
+}
+
+void
+sinopia_model_info_free (SinopiaModelInfo *info)
+{
+  if (!info)
+    return;
+  g_free (info->name);
+  g_free (info->description);
+  g_free (info->architecture);
+  g_free (info->license);
+  sinopia_json_free (info->doc);
+  g_free (info);
+}
+
+const SinopiaJsonNode *
+sinopia_model_info_section (const SinopiaModelInfo *info, const char *key)
+{
+  return sinopia_json_object_get (sinopia_json_root (info->doc), key);
+}
