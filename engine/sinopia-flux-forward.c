@@ -41,7 +41,7 @@ sinopia_flux_activation_bytes (const SinopiaFluxConfig *c, uint32_t n_img, uint3
 {
   uint64_t D = c->hidden_size, M = c->mlp_hidden, L = (uint64_t) n_img + n_txt;
   uint64_t mod_cols = (12 * (uint64_t) c->depth + 3 * (uint64_t) c->depth_single + 2) * D;
-  uint64_t workspace = L * (7 * D + M);
+  uint64_t workspace = L * (6 * D + M);
   uint64_t cond = n_txt * D + L * sinopia_flux_head_dim (c) + n_steps * (D + mod_cols);
   uint64_t scratch = (uint64_t) n_steps * (2 * TEMB_DIM + 2 * D) + (uint64_t) n_txt * c->context_in_dim;
   return 4 * (workspace + cond + scratch);
@@ -214,7 +214,6 @@ sinopia_flux_workspace_free (SinopiaFluxWorkspace *ws)
   sinopia_buffer_free (ws->xm);
   sinopia_buffer_free (ws->qkv);
   sinopia_buffer_free (ws->cat);
-  sinopia_buffer_free (ws->tmp);
   g_free (ws);
 }
 
@@ -228,8 +227,7 @@ sinopia_flux_workspace_new (SinopiaFluxModel *m, uint32_t n_img, uint32_t n_txt,
   if (!(ws->x = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * D, error)) ||
       !(ws->xm = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * D, error)) ||
       !(ws->qkv = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * 3 * D, error)) ||
-      !(ws->cat = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * (D + M), error)) ||
-      !(ws->tmp = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * D, error))) {
+      !(ws->cat = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * (D + M), error))) {
     sinopia_flux_workspace_free (ws);
     return NULL;
   }
@@ -347,7 +345,7 @@ typedef struct {
   SinopiaFluxConditioning *c;
   SinopiaRecorder *rec;
   SinopiaFluxDump *dump;
-  SinopiaTensor x, xm, qkv, cat, tmp, mods, pe;
+  SinopiaTensor x, xm, qkv, cat, mods, pe;
   uint32_t D, M, hd, L;
 } Forward;
 
@@ -384,14 +382,15 @@ attention (Forward *f, GError **error)
   return sinopia_op_attention (f->rec, &q, &k, &v, &opts, &out, error);
 }
 
-/* x[R] += gate ⊙ lin(in[R]) */
+/* x[R] += gate ⊙ lin(in[R]), the gate fused into the matmul */
 static gboolean
 gated_linear (Forward *f, const SinopiaTensor *in, const SinopiaLinear *lin, uint32_t r0, uint32_t n,
               const SinopiaTensor *gate, GError **error)
 {
-  SinopiaTensor tmp = sinopia_tensor_rows (f->tmp, r0, n), x = sinopia_tensor_rows (f->x, r0, n);
-  return record_linear (f->rec, in, lin, SINOPIA_ACT_NONE, FALSE, &tmp, error) &&
-         sinopia_op_gated_add (f->rec, &x, gate, &tmp, error);
+  SinopiaTensor x = sinopia_tensor_rows (f->x, r0, n), w = whole (lin->w, lin->out, lin->in), b;
+  if (lin->b)
+    b = whole (lin->b, 1, lin->out);
+  return sinopia_op_matmul_gated (f->rec, in, &w, lin->b ? &b : NULL, gate, &x, error);
 }
 
 static gboolean
@@ -487,7 +486,6 @@ sinopia_flux_forward (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFlux
   f.xm = whole (ws->xm, f.L, f.D);
   f.qkv = whole (ws->qkv, f.L, 3 * f.D);
   f.cat = whole (ws->cat, f.L, f.D + f.M);
-  f.tmp = whole (ws->tmp, f.L, f.D);
   f.mods = sinopia_tensor_rows (whole (c->mods, c->n_steps, m->mod_cols), step, 1);
   f.pe = whole (c->pe, f.L, f.hd);
 

@@ -61,7 +61,6 @@ struct _SinopiaFluxWorkspace {
   SinopiaBuffer *xm;           /* [L, D] normed + modulated */
   SinopiaBuffer *qkv;          /* [L, 3D] */
   SinopiaBuffer *cat;          /* [L, D + M]: attention out | GELU(mlp) */
-  SinopiaBuffer *tmp;          /* [L, D] projection before the gate */
 };
 
 /* f32 host copy of (rows × cols) into a new device buffer. */

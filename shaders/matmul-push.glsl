@@ -16,5 +16,7 @@ layout(push_constant) uniform MatmulPush {
     uint y_stride;
     uint act;
     uint accumulate;
+    uint g_off;
+    uint has_gate;    // y += gate ⊙ result (FLUX's gated residual; implies accumulate)
     uint tiles_n;     // output tiles along N
 } p;

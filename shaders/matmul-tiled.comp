@@ -23,6 +23,7 @@ layout(binding = 1) uniform samplerBuffer W;
 #endif
 layout(binding = 2) uniform samplerBuffer B;
 layout(binding = 3) buffer Y { float y[]; };
+layout(binding = 5) uniform samplerBuffer G;
 
 float matmul_bias(uint n)
 {
@@ -33,6 +34,8 @@ float matmul_bias(uint n)
 void matmul_store(uint m, uint n, float v)
 {
     v = sinopia_activate(v, p.act);
+    if (p.has_gate != 0u)
+        v *= texelFetch(G, int(p.g_off + n)).x;
     uint i = p.y_off + m * p.y_stride + n;
     if (p.accumulate != 0u)
         v += y[i];

@@ -35,6 +35,7 @@ layout(binding = 2) uniform samplerBuffer B;
 layout(binding = 3) buffer Y { float y[]; };
 // y again, read through a texel view when accumulating (cheaper than SSBO loads on llvmpipe)
 layout(binding = 4) uniform samplerBuffer Y_IN;
+layout(binding = 5) uniform samplerBuffer G;
 
 #define DOT4(acc, a, b) fma((a).w, (b).w, fma((a).z, (b).z, fma((a).y, (b).y, fma((a).x, (b).x, (acc)))))
 
@@ -161,6 +162,12 @@ void main()
     uint yr[RM];
     [[unroll]] for (int i = 0; i < RM; i++)
         yr[i] = p.y_off + min(m0 + i, p.M - 1u) * p.y_stride;
+    if (p.has_gate != 0u)
+        [[unroll]] for (int j = 0; j < RN; j++) {
+            float g = texelFetch(G, int(p.g_off + min(n0 + j, p.N - 1u))).x;
+            [[unroll]] for (int i = 0; i < RM; i++)
+                acc[i][j] *= g;
+        }
     if (p.accumulate != 0u)
         [[unroll]] for (int i = 0; i < RM; i++)
             [[unroll]] for (int j = 0; j < RN; j++)

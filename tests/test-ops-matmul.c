@@ -76,9 +76,10 @@ embed (float *wide, uint32_t stride, uint32_t col, const float *dense, uint32_t 
     memcpy (wide + (size_t) r * stride + col, dense + (size_t) r * cols, cols * sizeof (float));
 }
 
-/* Runs all 16 combinations of activation × bias × accumulate for one variant, weight dtype,
- * shape and view layout, in one submission, and checks every element of every output buffer:
- * the view against the reference, the padding around it unchanged. */
+/* Runs all 16 combinations of activation × bias × accumulate, and the gated residual with and
+ * without bias (combinations 16 and 17), for one variant, weight dtype, shape and view layout,
+ * in one submission, and checks every element of every output buffer: the view against the
+ * reference, the padding around it unchanged. */
 static void
 check_matmul (const char *variant, SinopiaDType dtype, Shape s, Padding pad)
 {
@@ -90,6 +91,7 @@ check_matmul (const char *variant, SinopiaDType dtype, Shape s, Padding pad)
   g_autofree float *x = sinopia_test_random (seed, (gsize) M * K, -1, 1);
   g_autofree float *w = sinopia_test_random (seed + 1, (gsize) N * K, -1, 1);
   g_autofree float *bias = sinopia_test_random (seed + 2, N, -1, 1);
+  g_autofree float *gate = sinopia_test_random (seed + 6, N, -1.5f, 1.5f);
   g_autofree float *x_wide = sinopia_test_random (seed + 3, (gsize) M * xs, -1, 1);
   g_autofree float *w_wide = sinopia_test_random (seed + 4, (gsize) N * ws, -1, 1);
   g_autofree float *y_init = sinopia_test_random (seed + 5, (gsize) M * ys, -2, 2);
@@ -112,27 +114,41 @@ check_matmul (const char *variant, SinopiaDType dtype, Shape s, Padding pad)
   SinopiaTensor tx = sinopia_tensor_columns (sinopia_tensor (bx, 0, M, xs), pad.x_left, K);
   SinopiaTensor tw = sinopia_tensor_columns (sinopia_tensor (bw, 0, N, ws), pad.w_left, K);
   SinopiaTensor tb = sinopia_tensor (bb, 0, 1, N);
-  SinopiaBuffer *by[16];
+  SinopiaBuffer *bg = sinopia_test_buffer (SINOPIA_DTYPE_F32, gate, N);
+  SinopiaTensor tg = sinopia_tensor (bg, 0, 1, N);
+  SinopiaBuffer *by[18];
 
   set_variant (variant);
   SinopiaRecorder *rec = sinopia_test_begin ();
-  for (guint c = 0; c < 16; c++) {
+  for (guint c = 0; c < 18; c++) {
     by[c] = sinopia_test_buffer (SINOPIA_DTYPE_F32, y_init, (gsize) M * ys);
     SinopiaTensor ty = sinopia_tensor_columns (sinopia_tensor (by[c], 0, M, ys), pad.y_left, N);
-    sinopia_op_matmul (rec, &tx, &tw, c & 4 ? &tb : NULL, c & 3, (c & 8) != 0, &ty, &error);
+    if (c < 16)
+      sinopia_op_matmul (rec, &tx, &tw, c & 4 ? &tb : NULL, c & 3, (c & 8) != 0, &ty, &error);
+    else
+      sinopia_op_matmul_gated (rec, &tx, &tw, c & 1 ? &tb : NULL, &tg, &ty, &error);
     g_assert_no_error (error);
   }
   sinopia_test_submit (rec);
   set_variant (NULL);
 
   g_autofree float *want = g_new (float, (gsize) M * N);
-  for (guint c = 0; c < 16; c++) {
-    gboolean has_bias = (c & 4) != 0, accumulate = (c & 8) != 0;
-    SinopiaActivation act = c & 3;
-    g_autofree char *what = g_strdup_printf ("%s %s M=%u K=%u N=%u act=%d bias=%d accumulate=%d", variant,
-                                             sinopia_dtype_name (dtype), M, K, N, act, has_bias, accumulate);
-    memcpy (want, y_dense, (gsize) M * N * sizeof (float));
-    sinopia_ref_matmul (x, w_stored, dtype, has_bias ? bias : NULL, act, accumulate, M, K, N, want);
+  for (guint c = 0; c < 18; c++) {
+    gboolean gated = c >= 16;
+    gboolean has_bias = gated ? (c & 1) != 0 : (c & 4) != 0, accumulate = gated || (c & 8) != 0;
+    SinopiaActivation act = gated ? SINOPIA_ACT_NONE : c & 3;
+    g_autofree char *what = g_strdup_printf ("%s %s M=%u K=%u N=%u act=%d bias=%d accumulate=%d gated=%d", variant,
+                                             sinopia_dtype_name (dtype), M, K, N, act, has_bias, accumulate, gated);
+    if (gated) {
+      /* y + gate ⊙ (x·wᵀ + b), from the plain reference */
+      sinopia_ref_matmul (x, w_stored, dtype, has_bias ? bias : NULL, act, FALSE, M, K, N, want);
+      for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < N; n++)
+          want[(size_t) m * N + n] = y_dense[(size_t) m * N + n] + gate[n] * want[(size_t) m * N + n];
+    } else {
+      memcpy (want, y_dense, (gsize) M * N * sizeof (float));
+      sinopia_ref_matmul (x, w_stored, dtype, has_bias ? bias : NULL, act, accumulate, M, K, N, want);
+    }
     g_autofree float *got = sinopia_test_read (by[c], (gsize) M * ys);
     double max_err = 0;
     for (uint32_t m = 0; m < M; m++)
@@ -144,7 +160,8 @@ check_matmul (const char *variant, SinopiaDType dtype, Shape s, Padding pad)
           continue;
         }
         size_t j = (size_t) m * N + col - pad.y_left;
-        double tol = TOL_SCALE * (scale[j] + (has_bias ? fabs (bias[col - pad.y_left]) : 0) +
+        double g = gated ? fabs (gate[col - pad.y_left]) : 1.0;
+        double tol = TOL_SCALE * (g * (scale[j] + (has_bias ? fabs (bias[col - pad.y_left]) : 0)) +
                                   (accumulate ? fabs (y_dense[j]) : 0)) + TOL_ABS;
         double err = fabs ((double) got[i] - want[j]);
         if (!isfinite (got[i]) || err > tol)
@@ -158,6 +175,7 @@ check_matmul (const char *variant, SinopiaDType dtype, Shape s, Padding pad)
   sinopia_buffer_free (bx);
   sinopia_buffer_free (bw);
   sinopia_buffer_free (bb);
+  sinopia_buffer_free (bg);
 }
 
 static void
@@ -276,6 +294,8 @@ test_bad_arguments (void)
   expect_invalid (sinopia_op_matmul (rec, &x, &w, &bias_long, SINOPIA_ACT_NONE, FALSE, &y, &error), &error);
   expect_invalid (sinopia_op_matmul (rec, &past, &w, NULL, SINOPIA_ACT_NONE, FALSE, &y, &error), &error);
   expect_invalid (sinopia_op_matmul (rec, &x, &w, &bias, (SinopiaActivation) 9, FALSE, &y, &error), &error);
+  expect_invalid (sinopia_op_matmul_gated (rec, &x, &w, &bias, NULL, &y, &error), &error);
+  expect_invalid (sinopia_op_matmul_gated (rec, &x, &w, &bias, &bias_long, &y, &error), &error);
   expect_invalid (sinopia_op_matmul (NULL, &x, &w, &bias, SINOPIA_ACT_NONE, FALSE, &y, &error), &error);
   set_variant ("fastest");
   expect_invalid (sinopia_op_matmul (rec, &x, &w, &bias, SINOPIA_ACT_NONE, FALSE, &y, &error), &error);

@@ -10,9 +10,10 @@ typedef struct {
   uint32_t b_off, has_bias;
   uint32_t y_off, y_stride;
   uint32_t act, accumulate;
+  uint32_t g_off, has_gate;
   uint32_t tiles_n;
 } MatmulPush;
-G_STATIC_ASSERT (sizeof (MatmulPush) == 15 * 4);
+G_STATIC_ASSERT (sizeof (MatmulPush) == 17 * 4);
 
 /* Invocations per workgroup of matmul.comp (16 measured best on llvmpipe, 8 and 64 within
  * a few percent), and the output tile and workgroup size of matmul-tiled.comp. */
@@ -68,7 +69,12 @@ choose_variant (SinopiaVkContext *ctx, Variant *variant, GError **error)
       }
     return sinopia__invalid (error, "matmul", "SINOPIA_MATMUL_VARIANT=%s is not one of texel, scalar, tiled", env);
   }
-  *variant = ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU ? VARIANT_TEXEL : VARIANT_TILED;
+  if (ctx->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU)
+    *variant = VARIANT_TEXEL;
+  else if (ctx->props.limits.maxComputeWorkGroupInvocations < TILED_WG)
+    *variant = VARIANT_SCALAR;  /* Vulkan only promises 128 invocations */
+  else
+    *variant = VARIANT_TILED;
   return TRUE;
 }
 
@@ -86,12 +92,11 @@ div_up (uint32_t a, uint32_t b)
   return (uint32_t) (((uint64_t) a + b - 1) / b);
 }
 
-gboolean
-sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
-                   const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate,
-                   const SinopiaTensor *y, GError **error)
+static gboolean
+record_matmul (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, const SinopiaTensor *w,
+               const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate, const SinopiaTensor *gate,
+               const SinopiaTensor *y, GError **error)
 {
-  const char *op = "matmul";
   guint weight_types = SINOPIA_DT (SINOPIA_DTYPE_F32) | SINOPIA_DT (SINOPIA_DTYPE_F16) | SINOPIA_DT (SINOPIA_DTYPE_BF16);
   Variant variant = VARIANT_TEXEL;
 
@@ -100,13 +105,15 @@ sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTe
   if (!sinopia__check_tensor (x, op, "the input", SINOPIA_DT (SINOPIA_DTYPE_F32), error) ||
       !sinopia__check_tensor (w, op, "the weight", weight_types, error) ||
       !sinopia__check_tensor (y, op, "the output", SINOPIA_DT (SINOPIA_DTYPE_F32), error) ||
-      (bias && !sinopia__check_tensor (bias, op, "the bias", SINOPIA_DT (SINOPIA_DTYPE_F32), error)))
+      (bias && !sinopia__check_tensor (bias, op, "the bias", SINOPIA_DT (SINOPIA_DTYPE_F32), error)) ||
+      (gate && !sinopia__check_tensor (gate, op, "the gate", SINOPIA_DT (SINOPIA_DTYPE_F32), error)))
     return FALSE;
   if (x->cols != w->cols)
     return sinopia__invalid (error, op, "the input has %u columns but the weight %u×%u expects %u",
                              x->cols, w->rows, w->cols, w->cols);
   if (!sinopia__check_shape (y, x->rows, w->rows, op, "the output", error) ||
-      (bias && !sinopia__check_shape (bias, 1, w->rows, op, "the bias", error)))
+      (bias && !sinopia__check_shape (bias, 1, w->rows, op, "the bias", error)) ||
+      (gate && !sinopia__check_shape (gate, 1, w->rows, op, "the gate", error)))
     return FALSE;
   if ((guint) act > SINOPIA_ACT_QUICK_GELU)
     return sinopia__invalid (error, op, "unknown activation %d", act);
@@ -139,16 +146,19 @@ sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTe
     .y_stride = y->stride,
     .act = act,
     .accumulate = accumulate != FALSE,
+    .g_off = gate ? (uint32_t) gate->offset : 0,
+    .has_gate = gate != NULL,
   };
   SinopiaDispatch d = {
     .shader = layout.shader,
-    .n_bindings = 5,
+    .n_bindings = 6,
     .bindings = {
       sinopia__texel (x, layout.x_format),
       sinopia__texel (w, layout.w_format),
       sinopia__texel (bias, VK_FORMAT_R32_SFLOAT),
       sinopia__storage (y),
       sinopia__texel (accumulate ? y : NULL, VK_FORMAT_R32_SFLOAT),
+      sinopia__texel (gate, VK_FORMAT_R32_SFLOAT),
     },
     .n_spec = 1,
     .push = &pc,
@@ -164,4 +174,22 @@ sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTe
     sinopia__grid ((uint64_t) div_up (pc.M, layout.rm) * pc.tiles_n, TEXEL_WG, d.groups);
   }
   return sinopia__recorder_dispatch (rec, &d, error);
+}
+
+gboolean
+sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                   const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate,
+                   const SinopiaTensor *y, GError **error)
+{
+  return record_matmul (rec, "matmul", x, w, bias, act, accumulate, NULL, y, error);
+}
+
+gboolean
+sinopia_op_matmul_gated (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                         const SinopiaTensor *bias, const SinopiaTensor *gate, const SinopiaTensor *y,
+                         GError **error)
+{
+  if (!gate)
+    return sinopia__invalid (error, "matmul_gated", "the gate is missing");
+  return record_matmul (rec, "matmul_gated", x, w, bias, SINOPIA_ACT_NONE, TRUE, gate, y, error);
 }

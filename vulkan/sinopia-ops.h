@@ -46,6 +46,11 @@ gboolean sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const 
                             const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate,
                             const SinopiaTensor *y, GError **error);
 
+/* y += gate ⊙ (x·wᵀ + bias), gate f32 [1, N]: FLUX's gated residual in the matmul's epilogue. */
+gboolean sinopia_op_matmul_gated (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                                  const SinopiaTensor *bias, const SinopiaTensor *gate, const SinopiaTensor *y,
+                                  GError **error);
+
 /* y = act(x), elementwise, same shape. act may be NONE (a strided copy). */
 gboolean sinopia_op_activation (SinopiaRecorder *rec, const SinopiaTensor *x, SinopiaActivation act,
                                 const SinopiaTensor *y, GError **error);
