@@ -23,7 +23,7 @@ fi
 
 # target:corpus-folder
 targets="fuzz-json:json fuzz-safetensors-header:safetensors fuzz-sentencepiece:sentencepiece"
-targets="$targets fuzz-model-info:model-info"
+targets="$targets fuzz-model-info:model-info fuzz-png:png"
 names=""
 for t in $targets; do names="$names tests/fuzz/${t%%:*}"; done
 ninja -C "$build" $names
