@@ -17,6 +17,7 @@ static const CliCommand commands[] = {
   { "tokenize", "Sentencepiece token ids of texts (--tokenizer FILE TEXT...)", cli_tokenize },
   { "ae-encode", "Encode an image into the autoencoder's latent space", cli_ae_encode },
   { "ae-decode", "Decode a latent into an image with the autoencoder", cli_ae_decode },
+  { "generate", "Generate an image from a prompt with a model folder", cli_generate },
 };
 
 static void

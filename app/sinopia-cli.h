@@ -28,3 +28,4 @@ int cli_text_encode (int argc, char **argv);
 int cli_tokenize (int argc, char **argv);
 int cli_ae_encode (int argc, char **argv);
 int cli_ae_decode (int argc, char **argv);
+int cli_generate (int argc, char **argv);
