@@ -3,6 +3,7 @@
 #define G_LOG_DOMAIN "sinopia-test"
 
 #include <math.h>
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "sinopia-ae.h"
@@ -365,6 +366,111 @@ test_sampling_previews (void)
   sampling_close (&s);
 }
 
+/* The golden A1 transformer without its guidance embedding, as a model that needs true CFG.
+ * (transfer full) path of a temporary file: g_free after g_remove. */
+static char *
+write_unguided (const char *weights)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SinopiaSafetensors) st = sinopia_safetensors_open (weights, &error);
+  g_assert_no_error (error);
+  g_autoptr (SinopiaSafetensorsWriter) w = sinopia_safetensors_writer_new ();
+  for (gsize i = 0; i < sinopia_safetensors_n_tensors (st); i++) {
+    const SinopiaTensorInfo *t = sinopia_safetensors_tensor (st, i);
+    if (g_str_has_prefix (t->name, "guidance_in."))
+      continue;
+    g_assert_true (sinopia_safetensors_writer_add (w, t->name, t->dtype, t->n_dims, t->shape, t->data, t->n_bytes,
+                                                   &error));
+  }
+  g_auto (GStrv) parts = g_strsplit (sinopia_safetensors_metadata (st, "flux_params"), "\"guidance_embed\": true", 2);
+  g_assert_cmpuint (g_strv_length (parts), ==, 2);
+  g_autofree char *params = g_strjoinv ("\"guidance_embed\": false", parts);
+  g_assert_true (sinopia_safetensors_writer_set_metadata (w, "flux_params", params, &error));
+  g_autofree char *dir = g_dir_make_tmp ("sinopia-cfg-XXXXXX", &error);
+  char *path = g_build_filename (dir, "unguided.safetensors", NULL);
+  g_assert_true (sinopia_safetensors_writer_write (w, path, &error));
+  g_assert_no_error (error);
+  return path;
+}
+
+/* One forward's velocity for (txt, y) at time t, on the device. (transfer full) */
+static float *
+velocity (SinopiaFluxModel *m, const Sampling *s, const float *txt, const float *y, const float *x, float t)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaFluxConditioning *c = sinopia_flux_conditioning_new (m, txt, s->n_txt, s->txt_ids, y, s->img_ids, s->n_img,
+                                                              &t, NULL, 1, &error);
+  g_assert_no_error (error);
+  SinopiaFluxWorkspace *ws = sinopia_flux_workspace_new (m, s->n_img, s->n_txt, &error);
+  g_assert_no_error (error);
+  SinopiaBuffer *bx = sinopia_test_buffer (SINOPIA_DTYPE_F32, x, s->n_img * 64);
+  SinopiaBuffer *bv = sinopia_test_output (s->n_img * 64);
+  SinopiaTensor tx = sinopia_tensor (bx, 0, s->n_img, 64), tv = sinopia_tensor (bv, 0, s->n_img, 64);
+  SinopiaRecorder *rec = sinopia_test_begin ();
+  g_assert_true (sinopia_flux_forward (m, ws, c, 0, &tx, &tv, rec, NULL, &error));
+  sinopia_test_submit (rec);
+  float *v = sinopia_test_read (bv, s->n_img * 64);
+  sinopia_buffer_free (bx);
+  sinopia_buffer_free (bv);
+  sinopia_flux_workspace_free (ws);
+  sinopia_flux_conditioning_free (c);
+  return v;
+}
+
+/* True classifier-free guidance: one step with scale g equals x + dt·(v_u + g·(v_c − v_u))
+ * from two separate forwards; with g = 1 it is plain sampling of the prompt. */
+static void
+test_classifier_free_guidance (void)
+{
+  g_autoptr (GError) error = NULL;
+  Sampling s = { 0 };
+  if (!sampling_open (&s))
+    return;
+  g_autofree char *weights = sinopia_test_golden_path (GOLDEN, "flux_a1_weights.safetensors");
+  g_autofree char *path = write_unguided (weights);
+  SinopiaFluxModel *m = sinopia_flux_model_load (sinopia_test_context (), path, &error);
+  g_assert_no_error (error);
+  g_assert_false (sinopia_flux_model_config (m)->guidance_embed);
+
+  gsize n = s.n_img * 64;
+  g_autofree float *neg_txt = g_new (float, s.n_txt * 48);
+  g_autofree float *neg_y = g_new (float, 32);
+  sinopia_noise (5, neg_txt, s.n_txt * 48);
+  sinopia_noise (6, neg_y, 32);
+  float t_eval[1] = { 0.8f }, dt[1] = { -0.3f }, g = 4.0f;
+  SinopiaSampleRequest req = {
+    .model = m, .txt = s.txt, .txt_ids = s.txt_ids, .y = s.y, .n_txt = s.n_txt,
+    .neg_txt = neg_txt, .neg_txt_ids = s.txt_ids, .neg_y = neg_y, .n_neg_txt = s.n_txt,
+    .guidance = g, .img_ids = s.img_ids, .n_img = s.n_img, .t_eval = t_eval, .dt = dt, .n_steps = 1,
+  };
+  g_autofree float *x = g_memdup2 (s.img, n * sizeof (float));
+  g_assert_true (sinopia_flux_sample (&req, x, NULL, NULL, &error));
+  g_assert_no_error (error);
+
+  g_autofree float *vc = velocity (m, &s, s.txt, s.y, s.img, t_eval[0]);
+  g_autofree float *vu = velocity (m, &s, neg_txt, neg_y, s.img, t_eval[0]);
+  g_autofree float *want = g_new (float, n);
+  for (gsize i = 0; i < n; i++)
+    want[i] = s.img[i] + dt[0] * (vu[i] + g * (vc[i] - vu[i]));
+  /* the same float operations in another order: a few ulps of |g·v| ≈ 5 */
+  sinopia_test_assert_close (x, want, n, 5e-6, 1e-6, "CFG step");
+  double spread = sinopia_test_max_abs_diff (vc, vu, n);
+  g_assert_cmpfloat (spread, >, 1e-3);  /* the two prompts really differ */
+
+  req.guidance = 1.0f;
+  memcpy (x, s.img, n * sizeof (float));
+  g_assert_true (sinopia_flux_sample (&req, x, NULL, NULL, &error));
+  for (gsize i = 0; i < n; i++)
+    want[i] = s.img[i] + dt[0] * vc[i];
+  sinopia_test_assert_close (x, want, n, 1e-6, 1e-6, "CFG scale 1");
+
+  sinopia_flux_model_free (m);
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_remove (path);
+  g_rmdir (dir);
+  sampling_close (&s);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -377,6 +483,7 @@ main (int argc, char **argv)
   g_test_add_func ("/sampler/cancel", test_cancel);
   g_test_add_func ("/sampler/inversion-round-trip", test_inversion_round_trip);
   g_test_add_func ("/sampler/preview-fit", test_preview_fit);
+  g_test_add_func ("/sampler/classifier-free-guidance", test_classifier_free_guidance);
   g_test_add_func ("/sampler/sampling-previews", test_sampling_previews);
   int rc = g_test_run ();
   sinopia_test_context_finish ();
