@@ -86,7 +86,7 @@ cli_dit_forward (int argc, char **argv)
   SinopiaFluxWorkspace *ws = NULL;
   SinopiaBuffer *bimg = NULL, *bpred = NULL;
   SinopiaRecorder *rec = NULL;
-  SinopiaFluxDump *dump = dump_inter ? sinopia_flux_dump_new () : NULL;
+  SinopiaDump *dump = dump_inter ? sinopia_dump_new () : NULL;
   g_autoptr (CliOutput) out = cli_output_new ();
   FluxInputs in = { 0 };
   g_autofree float *img = NULL, *t = NULL, *g = NULL;
@@ -124,7 +124,7 @@ cli_dit_forward (int argc, char **argv)
     sinopia_recorder_submit (rec, NULL);
     goto out;
   }
-  if (!sinopia_recorder_submit (rec, &error) || (dump && !sinopia_flux_dump_collect (dump, &error)))
+  if (!sinopia_recorder_submit (rec, &error) || (dump && !sinopia_dump_collect (dump, &error)))
     goto out;
 
   gsize n_out = in.n_img * cfg->out_channels;
@@ -160,7 +160,7 @@ out:
   sinopia_buffer_free (bpred);
   sinopia_flux_workspace_free (ws);
   sinopia_flux_conditioning_free (cond);
-  sinopia_flux_dump_free (dump);
+  sinopia_dump_free (dump);
   sinopia_flux_model_free (model);
   flux_inputs_clear (&in);
   sinopia_vk_context_free (ctx);

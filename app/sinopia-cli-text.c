@@ -61,7 +61,7 @@ encode_case (Encoder *enc, SinopiaSafetensors *st, const SinopiaTensorInfo *ids_
 {
   g_autofree int32_t *ids = read_ints (st, ids_info, error);
   g_autofree int32_t *mask = NULL;
-  g_autoptr (SinopiaTextDump) dump = dump_inter ? sinopia_text_dump_new () : NULL;
+  g_autoptr (SinopiaDump) dump = dump_inter ? sinopia_dump_new () : NULL;
   if (!ids)
     return FALSE;
   uint32_t n = (uint32_t) ids_info->n_elements;

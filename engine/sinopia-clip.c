@@ -308,7 +308,7 @@ sinopia_clip_weight_bytes (const SinopiaClipModel *model)
 typedef struct {
   SinopiaClipModel *m;
   SinopiaRecorder *rec;
-  SinopiaTextDump *dump;
+  SinopiaDump *dump;
   SinopiaTensor ids, kbias, x, h, qkv, a, f1, f2, tmp;
   gboolean masked;
 } Encode;
@@ -320,7 +320,7 @@ residual (Encode *e, const SinopiaTensor *in, const SinopiaTextLinear *lin, GErr
   if (!e->dump)
     return sinopia__text_record_linear (e->rec, in, lin, SINOPIA_ACT_NONE, TRUE, &e->x, error);
   return sinopia__text_record_linear (e->rec, in, lin, SINOPIA_ACT_NONE, FALSE, &e->tmp, error) &&
-         sinopia__text_dump_record (e->dump, e->m->ctx, e->rec, &e->tmp, error, "%s", name) &&
+         sinopia_dump_record (e->dump, e->m->ctx, e->rec, &e->tmp, 0, NULL, error, "%s", name) &&
          sinopia_op_mul_add (e->rec, &e->tmp, NULL, &e->x, 1.0f, &e->x, error);
 }
 
@@ -332,7 +332,7 @@ mlp_in (Encode *e, const ClipLayer *y, GError **error, const char *name)
   if (!e->dump)
     return sinopia__text_record_linear (e->rec, &e->h, &y->fc1, act, FALSE, &e->f2, error);
   return sinopia__text_record_linear (e->rec, &e->h, &y->fc1, SINOPIA_ACT_NONE, FALSE, &e->f1, error) &&
-         sinopia__text_dump_record (e->dump, e->m->ctx, e->rec, &e->f1, error, "%s.fc1", name) &&
+         sinopia_dump_record (e->dump, e->m->ctx, e->rec, &e->f1, 0, NULL, error, "%s.fc1", name) &&
          sinopia_op_activation (e->rec, &e->f1, act, &e->f2, error);
 }
 
@@ -358,24 +358,24 @@ record_layer (Encode *e, guint i, GError **error)
     .key_bias = e->masked ? &e->kbias : NULL,
   };
   SinopiaVkContext *ctx = m->ctx;
-  SinopiaTextDump *d = e->dump;
+  SinopiaDump *d = e->dump;
 
   return sinopia_op_layer_norm (e->rec, &e->x, &w1, &b1, NULL, NULL, c->eps, &e->h, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->h, error, "%s.layer_norm1", p) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->h, 0, NULL, error, "%s.layer_norm1", p) &&
          sinopia__text_record_linear (e->rec, &e->h, &y->qkv, SINOPIA_ACT_NONE, FALSE, &e->qkv, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &q, error, "%s.q_proj", attn) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &k, error, "%s.k_proj", attn) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &v, error, "%s.v_proj", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &q, 0, NULL, error, "%s.q_proj", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &k, 0, NULL, error, "%s.k_proj", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &v, 0, NULL, error, "%s.v_proj", attn) &&
          sinopia_op_attention (e->rec, &q, &k, &v, &opts, &e->a, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->a, error, "%s.out_proj.input", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->a, 0, NULL, error, "%s.out_proj.input", attn) &&
          residual (e, &e->a, &y->out, error, attn) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->x, error, "%s.layer_norm2.input", p) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->x, 0, NULL, error, "%s.layer_norm2.input", p) &&
          sinopia_op_layer_norm (e->rec, &e->x, &w2, &b2, NULL, NULL, c->eps, &e->h, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->h, error, "%s.layer_norm2", p) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->h, 0, NULL, error, "%s.layer_norm2", p) &&
          mlp_in (e, y, error, mlp) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->f2, error, "%s.fc2.input", mlp) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->f2, 0, NULL, error, "%s.fc2.input", mlp) &&
          residual (e, &e->f2, &y->fc2, error, mlp) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->x, error, "%s", p);
+         sinopia_dump_record (d, ctx, e->rec, &e->x, 0, NULL, error, "%s", p);
 }
 
 static gboolean
@@ -410,7 +410,7 @@ check_inputs (const SinopiaClipConfig *c, const int32_t *ids, const int32_t *mas
 
 gboolean
 sinopia_clip_encode (SinopiaClipModel *m, const int32_t *ids, const int32_t *mask, uint32_t n, float *out_hidden,
-                     float *out_pooled, SinopiaTextDump *dump, GError **error)
+                     float *out_pooled, SinopiaDump *dump, GError **error)
 {
   const SinopiaClipConfig *c = &m->cfg;
   SinopiaVkContext *ctx = m->ctx;
@@ -462,7 +462,7 @@ sinopia_clip_encode (SinopiaClipModel *m, const int32_t *ids, const int32_t *mas
   SinopiaTensor fw = sinopia_tensor (m->final_w, 0, 1, D), fb = sinopia_tensor (m->final_b, 0, 1, D);
   gboolean recorded = sinopia_op_embedding (rec, &e.ids, &table, &e.x, error) &&
                       sinopia_op_mul_add (rec, &e.x, NULL, &pos, 1.0f, &e.x, error) &&
-                      sinopia__text_dump_record (dump, ctx, rec, &e.x, error, "inter.embeddings");
+                      sinopia_dump_record (dump, ctx, rec, &e.x, 0, NULL, error, "inter.embeddings");
   for (guint i = 0; recorded && i < c->num_layers; i++)
     recorded = record_layer (&e, i, error);
   recorded = recorded && sinopia_op_layer_norm (rec, &e.x, &fw, &fb, NULL, NULL, c->eps, &e.h, error);
@@ -472,7 +472,7 @@ sinopia_clip_encode (SinopiaClipModel *m, const int32_t *ids, const int32_t *mas
   }
   if (!sinopia_recorder_submit (rec, error) ||
       !sinopia_buffer_download (h, 0, hidden, n * D * sizeof (float), error) ||
-      !sinopia__text_dump_collect (dump, error))
+      !sinopia_dump_collect (dump, error))
     goto out;
   if (out_hidden)
     memcpy (out_hidden, hidden, n * D * sizeof (float));
@@ -482,7 +482,7 @@ sinopia_clip_encode (SinopiaClipModel *m, const int32_t *ids, const int32_t *mas
 
 out:
   if (!ok)
-    sinopia__text_dump_discard (dump);
+    sinopia_dump_discard (dump);
   sinopia_recorder_free (rec);
   sinopia_buffer_free (bids);
   sinopia_buffer_free (bkbias);

@@ -70,6 +70,6 @@ uint64_t sinopia_clip_weight_bytes (const SinopiaClipModel *model);
  * runs it) additionally hides keys whose value is 0 (HF's attention_mask); 1 marks tokens.
  * One submission. With `dump` the intermediates are stored in it under their golden names. */
 gboolean sinopia_clip_encode (SinopiaClipModel *model, const int32_t *ids, const int32_t *mask, uint32_t n,
-                              float *out_hidden, float *out_pooled, SinopiaTextDump *dump, GError **error);
+                              float *out_hidden, float *out_pooled, SinopiaDump *dump, GError **error);
 
 G_END_DECLS

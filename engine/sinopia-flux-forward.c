@@ -236,91 +236,9 @@ sinopia_flux_workspace_new (SinopiaFluxModel *m, uint32_t n_img, uint32_t n_txt,
 
 /* ---- dumps --------------------------------------------------------------------------- */
 
-typedef struct {
-  char *name;
-  SinopiaBuffer *buf;
-  uint64_t n;
-} PendingDump;
-
-static void
-pending_free (gpointer p)
-{
-  PendingDump *d = p;
-  g_free (d->name);
-  sinopia_buffer_free (d->buf);
-  g_free (d);
-}
-
-SinopiaFluxDump *
-sinopia_flux_dump_new (void)
-{
-  SinopiaFluxDump *d = g_new0 (SinopiaFluxDump, 1);
-  d->tensors = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_bytes_unref);
-  d->shapes = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) g_array_unref);
-  d->pending = g_ptr_array_new_with_free_func (pending_free);
-  return d;
-}
-
-void
-sinopia_flux_dump_free (SinopiaFluxDump *d)
-{
-  if (!d)
-    return;
-  g_hash_table_unref (d->tensors);
-  g_hash_table_unref (d->shapes);
-  g_ptr_array_unref (d->pending);
-  g_free (d);
-}
-
-static void
-dump_shape (SinopiaFluxDump *d, const char *name, guint n_dims, const uint64_t *dims)
-{
-  GArray *shape = g_array_sized_new (FALSE, FALSE, sizeof (uint64_t), n_dims);
-  g_array_append_vals (shape, dims, n_dims);
-  g_hash_table_replace (d->shapes, g_strdup (name), shape);
-}
-
-/* Records a copy of `t` into the dump under `name` with the golden's shape [1, rows, cols]. */
-static gboolean
-dump_tensor (SinopiaFluxDump *d, SinopiaVkContext *ctx, SinopiaRecorder *rec, const char *name,
-             const SinopiaTensor *t, GError **error)
-{
-  if (!d)
-    return TRUE;
-  PendingDump *p = g_new0 (PendingDump, 1);
-  p->name = g_strdup (name);
-  p->n = (uint64_t) t->rows * t->cols;
-  p->buf = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, p->n, error);
-  if (!p->buf) {
-    pending_free (p);
-    return FALSE;
-  }
-  g_ptr_array_add (d->pending, p);
-  SinopiaTensor dst = whole (p->buf, t->rows, t->cols);
-  uint64_t dims[3] = { 1, t->rows, t->cols };
-  dump_shape (d, name, t->rows == 1 ? 2 : 3, t->rows == 1 ? (uint64_t[]) { 1, t->cols } : dims);
-  return sinopia_op_activation (rec, t, SINOPIA_ACT_NONE, &dst, error);
-}
-
-gboolean
-sinopia_flux_dump_collect (SinopiaFluxDump *d, GError **error)
-{
-  for (guint i = 0; i < d->pending->len; i++) {
-    PendingDump *p = g_ptr_array_index (d->pending, i);
-    float *data = g_new (float, p->n);
-    if (!sinopia_buffer_download (p->buf, 0, data, p->n * sizeof (float), error)) {
-      g_free (data);
-      return FALSE;
-    }
-    g_hash_table_replace (d->tensors, g_strdup (p->name), g_bytes_new_take (data, p->n * sizeof (float)));
-  }
-  g_ptr_array_set_size (d->pending, 0);
-  return TRUE;
-}
-
 /* The golden's pe: [1, 1, L, hd/2, 2, 2] rotation matrices [[cos, −sin], [sin, cos]]. */
 static void
-dump_pe (SinopiaFluxDump *d, const SinopiaFluxConditioning *c, uint32_t hd)
+dump_pe (SinopiaDump *d, const SinopiaFluxConditioning *c, uint32_t hd)
 {
   uint64_t L = (uint64_t) c->n_txt + c->n_img, pairs = hd / 2;
   float *pe = g_new (float, L * pairs * 4);
@@ -333,8 +251,7 @@ dump_pe (SinopiaFluxDump *d, const SinopiaFluxConditioning *c, uint32_t hd)
       o[2] = sn;
       o[3] = cs;
     }
-  g_hash_table_replace (d->tensors, g_strdup ("inter.pe"), g_bytes_new_take (pe, L * pairs * 4 * sizeof (float)));
-  dump_shape (d, "inter.pe", 6, (uint64_t[]) { 1, 1, L, pairs, 2, 2 });
+  sinopia_dump_host (d, "inter.pe", pe, 6, (uint64_t[]) { 1, 1, L, pairs, 2, 2 });
 }
 
 /* ---- the forward ----------------------------------------------------------------------- */
@@ -344,7 +261,7 @@ typedef struct {
   SinopiaFluxWorkspace *ws;
   SinopiaFluxConditioning *c;
   SinopiaRecorder *rec;
-  SinopiaFluxDump *dump;
+  SinopiaDump *dump;
   SinopiaTensor x, xm, qkv, cat, mods, pe;
   uint32_t D, M, hd, L;
 } Forward;
@@ -429,8 +346,8 @@ double_block (Forward *f, guint i, GError **error)
     g_autofree char *txt = g_strdup_printf ("inter.double_blocks.%u.txt", i);
     SinopiaTensor ti = sinopia_tensor_rows (f->x, f->c->n_txt, f->c->n_img);
     SinopiaTensor tt = sinopia_tensor_rows (f->x, 0, f->c->n_txt);
-    if (!dump_tensor (f->dump, f->m->ctx, f->rec, img, &ti, error) ||
-        !dump_tensor (f->dump, f->m->ctx, f->rec, txt, &tt, error))
+    if (!sinopia_dump_record (f->dump, f->m->ctx, f->rec, &ti, 0, NULL, error, "%s", img) ||
+        !sinopia_dump_record (f->dump, f->m->ctx, f->rec, &tt, 0, NULL, error, "%s", txt))
       return FALSE;
   }
   return TRUE;
@@ -452,8 +369,7 @@ single_block (Forward *f, guint i, GError **error)
       !gated_linear (f, &f->cat, &b->linear2, 0, f->L, &gate, error))
     return FALSE;
   if (f->dump) {
-    g_autofree char *name = g_strdup_printf ("inter.single_blocks.%u", i);
-    return dump_tensor (f->dump, f->m->ctx, f->rec, name, &f->x, error);
+    return sinopia_dump_record (f->dump, f->m->ctx, f->rec, &f->x, 0, NULL, error, "inter.single_blocks.%u", i);
   }
   return TRUE;
 }
@@ -461,7 +377,7 @@ single_block (Forward *f, guint i, GError **error)
 gboolean
 sinopia_flux_forward (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFluxConditioning *c, guint step,
                       const SinopiaTensor *img, const SinopiaTensor *pred, SinopiaRecorder *rec,
-                      SinopiaFluxDump *dump, GError **error)
+                      SinopiaDump *dump, GError **error)
 {
   const SinopiaFluxConfig *cfg = &m->cfg;
   Forward f = { .m = m, .ws = ws, .c = c, .rec = rec, .dump = dump };
@@ -497,9 +413,9 @@ sinopia_flux_forward (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFlux
   if (dump) {
     SinopiaTensor vec = sinopia_tensor_rows (whole (c->vec, c->n_steps, f.D), step, 1);
     dump_pe (dump, c, f.hd);
-    if (!dump_tensor (dump, m->ctx, rec, "inter.vec", &vec, error) ||
-        !dump_tensor (dump, m->ctx, rec, "inter.img_in", &x_img, error) ||
-        !dump_tensor (dump, m->ctx, rec, "inter.txt_in", &x_txt, error))
+    if (!sinopia_dump_record (dump, m->ctx, rec, &vec, 2, (uint64_t[]) { 1, f.D }, error, "inter.vec") ||
+        !sinopia_dump_record (dump, m->ctx, rec, &x_img, 0, NULL, error, "inter.img_in") ||
+        !sinopia_dump_record (dump, m->ctx, rec, &x_txt, 0, NULL, error, "inter.txt_in"))
       return FALSE;
   }
   for (guint i = 0; i < cfg->depth; i++)

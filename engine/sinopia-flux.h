@@ -9,6 +9,7 @@
  */
 #pragma once
 
+#include "sinopia-dump.h"
 #include "sinopia-ops.h"
 #include "sinopia-safetensors.h"
 
@@ -101,26 +102,12 @@ SinopiaFluxWorkspace *sinopia_flux_workspace_new (SinopiaFluxModel *model, uint3
                                                   GError **error);
 void sinopia_flux_workspace_free (SinopiaFluxWorkspace *ws);
 
-/* Named intermediates, as the golden files name them ("inter.vec", "inter.double_blocks.0.img",
- * ...): a forward given a dump collects them; (transfer full) host f32 arrays by name. */
-typedef struct {
-  GHashTable *tensors;   /* char* name -> GBytes of f32 */
-  GHashTable *shapes;    /* char* name -> GArray of uint64 dims (batch first, as the golden) */
-  GPtrArray *pending;    /* device copies waiting for sinopia_flux_dump_collect */
-} SinopiaFluxDump;
-
-SinopiaFluxDump *sinopia_flux_dump_new (void);
-void sinopia_flux_dump_free (SinopiaFluxDump *dump);
-/* After the recorder given to sinopia_flux_forward was submitted: downloads what the
- * forward recorded into the dump. */
-gboolean sinopia_flux_dump_collect (SinopiaFluxDump *dump, GError **error);
-
 /* Records one transformer forward for step `step` of the conditioning into `rec`:
  * img [n_img, in_channels] f32 (packed latent) → pred [n_img, out_channels] f32.
  * Nothing runs until the recorder is submitted. With `dump` non-NULL the forward also
  * records copies of its intermediates (for tests and the CLI); collect them after the submit. */
 gboolean sinopia_flux_forward (SinopiaFluxModel *model, SinopiaFluxWorkspace *ws, SinopiaFluxConditioning *cond,
                                guint step, const SinopiaTensor *img, const SinopiaTensor *pred,
-                               SinopiaRecorder *rec, SinopiaFluxDump *dump, GError **error);
+                               SinopiaRecorder *rec, SinopiaDump *dump, GError **error);
 
 G_END_DECLS

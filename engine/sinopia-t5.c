@@ -383,7 +383,7 @@ sinopia_t5_weight_bytes (const SinopiaT5Model *model)
 typedef struct {
   SinopiaT5Model *m;
   SinopiaRecorder *rec;
-  SinopiaTextDump *dump;
+  SinopiaDump *dump;
   SinopiaTensor ids, buckets, kbias, x, h, qkv, a, ff, u, tmp;
   gboolean masked;
 } Encode;
@@ -395,7 +395,7 @@ residual (Encode *e, const SinopiaTensor *in, const SinopiaTextLinear *lin, GErr
   if (!e->dump)
     return sinopia__text_record_linear (e->rec, in, lin, SINOPIA_ACT_NONE, TRUE, &e->x, error);
   return sinopia__text_record_linear (e->rec, in, lin, SINOPIA_ACT_NONE, FALSE, &e->tmp, error) &&
-         sinopia__text_dump_record (e->dump, e->m->ctx, e->rec, &e->tmp, error, "%s", name) &&
+         sinopia_dump_record (e->dump, e->m->ctx, e->rec, &e->tmp, 0, NULL, error, "%s", name) &&
          sinopia_op_mul_add (e->rec, &e->tmp, NULL, &e->x, 1.0f, &e->x, error);
 }
 
@@ -423,31 +423,31 @@ record_block (Encode *e, guint i, GError **error)
     .key_bias = e->masked ? &e->kbias : NULL,
   };
   SinopiaVkContext *ctx = m->ctx;
-  SinopiaTextDump *d = e->dump;
+  SinopiaDump *d = e->dump;
 
   return sinopia_op_rms_norm (e->rec, &e->x, &ln0, D, c->eps, &e->h, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->h, error, "%s.0.layer_norm", p) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->h, 0, NULL, error, "%s.0.layer_norm", p) &&
          sinopia__text_record_linear (e->rec, &e->h, &b->qkv, SINOPIA_ACT_NONE, FALSE, &e->qkv, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &q, error, "%s.q", attn) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &k, error, "%s.k", attn) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &v, error, "%s.v", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &q, 0, NULL, error, "%s.q", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &k, 0, NULL, error, "%s.k", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &v, 0, NULL, error, "%s.v", attn) &&
          sinopia_op_attention (e->rec, &q, &k, &v, &opts, &e->a, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->a, error, "%s.o.input", attn) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->a, 0, NULL, error, "%s.o.input", attn) &&
          residual (e, &e->a, &b->o, error, attn) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->x, error, "%s.0", p) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->x, 0, NULL, error, "%s.0", p) &&
          sinopia_op_rms_norm (e->rec, &e->x, &ln1, D, c->eps, &e->h, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->h, error, "%s.1.layer_norm", p) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->h, 0, NULL, error, "%s.1.layer_norm", p) &&
          sinopia__text_record_linear (e->rec, &e->h, &b->wi, SINOPIA_ACT_NONE, FALSE, &e->ff, error) &&
          sinopia_op_gated_gelu (e->rec, &g0, &g1, &e->u, error) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->u, error, "%s.wo.input", dense) &&
+         sinopia_dump_record (d, ctx, e->rec, &e->u, 0, NULL, error, "%s.wo.input", dense) &&
          residual (e, &e->u, &b->wo, error, dense) &&
-         sinopia__text_dump_record (d, ctx, e->rec, &e->x, error, "inter.encoder.block.%u", i);
+         sinopia_dump_record (d, ctx, e->rec, &e->x, 0, NULL, error, "inter.encoder.block.%u", i);
 }
 
 /* The golden's relative_position_bucket [L, L] and position_bias [1, H, L, L] (without the
  * mask), from the host bucket row and the host copy of the table. */
 static void
-dump_position_bias (SinopiaT5Model *m, SinopiaTextDump *dump, const uint32_t *buckets, uint32_t n)
+dump_position_bias (SinopiaT5Model *m, SinopiaDump *dump, const uint32_t *buckets, uint32_t n)
 {
   const SinopiaT5Config *c = &m->cfg;
   uint64_t L = n, H = c->num_heads;
@@ -459,8 +459,8 @@ dump_position_bias (SinopiaT5Model *m, SinopiaTextDump *dump, const uint32_t *bu
       for (uint64_t h = 0; h < H; h++)
         bias[(h * L + i) * L + j] = m->rel_bias_host[bucket * H + h];
     }
-  sinopia__text_dump_host (dump, "inter.relative_position_bucket", table, 2, (uint64_t[]) { L, L });
-  sinopia__text_dump_host (dump, "inter.position_bias", bias, 4, (uint64_t[]) { 1, H, L, L });
+  sinopia_dump_host (dump, "inter.relative_position_bucket", table, 2, (uint64_t[]) { L, L });
+  sinopia_dump_host (dump, "inter.position_bias", bias, 4, (uint64_t[]) { 1, H, L, L });
 }
 
 static gboolean
@@ -497,7 +497,7 @@ check_inputs (const SinopiaT5Config *c, const int32_t *ids, const int32_t *mask,
 
 gboolean
 sinopia_t5_encode (SinopiaT5Model *m, const int32_t *ids, const int32_t *mask, uint32_t n, float *out_hidden,
-                   SinopiaTextDump *dump, GError **error)
+                   SinopiaDump *dump, GError **error)
 {
   const SinopiaT5Config *c = &m->cfg;
   SinopiaVkContext *ctx = m->ctx;
@@ -552,7 +552,7 @@ sinopia_t5_encode (SinopiaT5Model *m, const int32_t *ids, const int32_t *mask, u
   SinopiaTensor table = sinopia_tensor (m->embed, 0, c->vocab_size, D);
   SinopiaTensor final = sinopia_tensor (m->final_norm, 0, 1, D);
   gboolean recorded = sinopia_op_embedding (rec, &e.ids, &table, &e.x, error) &&
-                      sinopia__text_dump_record (dump, ctx, rec, &e.x, error, "inter.encoder.embed_tokens");
+                      sinopia_dump_record (dump, ctx, rec, &e.x, 0, NULL, error, "inter.encoder.embed_tokens");
   for (guint i = 0; recorded && i < c->num_layers; i++)
     recorded = record_block (&e, i, error);
   recorded = recorded && sinopia_op_rms_norm (rec, &e.x, &final, D, c->eps, &e.h, error);
@@ -562,7 +562,7 @@ sinopia_t5_encode (SinopiaT5Model *m, const int32_t *ids, const int32_t *mask, u
   }
   if (!sinopia_recorder_submit (rec, error) ||
       !sinopia_buffer_download (h, 0, out_hidden, n * D * sizeof (float), error) ||
-      !sinopia__text_dump_collect (dump, error))
+      !sinopia_dump_collect (dump, error))
     goto out;
   if (dump)
     dump_position_bias (m, dump, buckets, n);
@@ -570,7 +570,7 @@ sinopia_t5_encode (SinopiaT5Model *m, const int32_t *ids, const int32_t *mask, u
 
 out:
   if (!ok)
-    sinopia__text_dump_discard (dump);
+    sinopia_dump_discard (dump);
   sinopia_recorder_free (rec);
   sinopia_buffer_free (bids);
   sinopia_buffer_free (bbuckets);

@@ -73,6 +73,6 @@ uint64_t sinopia_t5_weight_bytes (const SinopiaT5Model *model);
  * unmasked. One submission. With `dump` the intermediates are stored in it under their
  * golden names. */
 gboolean sinopia_t5_encode (SinopiaT5Model *model, const int32_t *ids, const int32_t *mask, uint32_t n,
-                            float *out_hidden, SinopiaTextDump *dump, GError **error);
+                            float *out_hidden, SinopiaDump *dump, GError **error);
 
 G_END_DECLS

@@ -68,15 +68,4 @@ gboolean sinopia__text_record_linear (SinopiaRecorder *rec, const SinopiaTensor 
                                       SinopiaActivation act, gboolean accumulate, const SinopiaTensor *y,
                                       GError **error);
 
-/* Records a copy of `t` into `dump` (no-op when dump is NULL) as printf(fmt), shape
- * [1, rows, cols]. */
-gboolean sinopia__text_dump_record (SinopiaTextDump *dump, SinopiaVkContext *ctx, SinopiaRecorder *rec,
-                                    const SinopiaTensor *t, GError **error, const char *fmt, ...)
-  G_GNUC_PRINTF (6, 7);
-/* Stores host data (transfer full) under `name` with the given shape. */
-void sinopia__text_dump_host (SinopiaTextDump *dump, const char *name, float *data, guint n_dims,
-                              const uint64_t *dims);
-/* After the submit: downloads the recorded copies. */
-gboolean sinopia__text_dump_collect (SinopiaTextDump *dump, GError **error);
-/* Drops recorded copies of a failed encode. */
-void sinopia__text_dump_discard (SinopiaTextDump *dump);
+

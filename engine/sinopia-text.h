@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include "sinopia-dump.h"
+
 #include <glib.h>
 
 #include "sinopia-safetensors.h"
@@ -30,18 +32,10 @@ typedef enum {
  * holds neither or both. */
 gboolean sinopia_text_detect (const SinopiaSafetensors *st, SinopiaTextArch *arch, GError **error);
 
-/* Intermediates of one encode, named as the golden files name them without the case prefix
- * ("inter.encoder.block.0.layer.0.layer_norm", "inter.embeddings", ...). Integer tensors
- * (T5's relative_position_bucket) are stored as f32 values. */
-typedef struct {
-  GHashTable *tensors;   /* char* name -> GBytes of f32 */
-  GHashTable *shapes;    /* char* name -> GArray of uint64 dims (batch first, as the golden) */
-  GPtrArray *pending;    /* device copies of the encode in progress; empty between encodes */
-} SinopiaTextDump;
+/* Encoders fill a SinopiaDump with the intermediates of one encode, named as the golden
+ * files name them without the case prefix ("inter.encoder.block.0.layer.0.layer_norm",
+ * "inter.embeddings", ...). Integer tensors (T5's relative_position_bucket) are stored as
+ * f32 values. */
 
-/* (transfer full): free with sinopia_text_dump_free. */
-SinopiaTextDump *sinopia_text_dump_new (void);
-void sinopia_text_dump_free (SinopiaTextDump *dump);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (SinopiaTextDump, sinopia_text_dump_free)
 
 G_END_DECLS

@@ -104,7 +104,7 @@ inputs_clear (Inputs *in)
   g_free (in->g);
 }
 
-SinopiaFluxDump *
+SinopiaDump *
 sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io)
 {
   g_autoptr (GError) error = NULL;
@@ -124,13 +124,13 @@ sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io)
   SinopiaBuffer *pred = sinopia_test_output (in.n_img * cfg->out_channels);
   SinopiaTensor timg = sinopia_tensor (img, 0, in.n_img, cfg->in_channels);
   SinopiaTensor tpred = sinopia_tensor (pred, 0, in.n_img, cfg->out_channels);
-  SinopiaFluxDump *dump = sinopia_flux_dump_new ();
+  SinopiaDump *dump = sinopia_dump_new ();
 
   SinopiaRecorder *rec = sinopia_test_begin ();
   sinopia_flux_forward (model, ws, cond, 0, &timg, &tpred, rec, dump, &error);
   g_assert_no_error (error);
   sinopia_test_submit (rec);
-  sinopia_flux_dump_collect (dump, &error);
+  sinopia_dump_collect (dump, &error);
   g_assert_no_error (error);
 
   gsize n = in.n_img * cfg->out_channels;

@@ -21,7 +21,7 @@ double sinopia_test_max_abs_diff (const float *a, const float *b, gsize n);
  * one forward on the inputs of the golden io file `io` (input.img, input.txt, ...).
  * Returns (transfer full) the dump of its intermediates with the prediction added as
  * "output"; asserts on any error. */
-SinopiaFluxDump *sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io);
+SinopiaDump *sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io);
 
 /* One run of $SINOPIA_CLI (set by meson) with the arguments up to a NULL; asserts that it
  * exited rather than died from a signal. Free with sinopia_test_run_clear. */

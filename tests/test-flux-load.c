@@ -547,7 +547,7 @@ config_of (const char *path, SinopiaFluxConfig *cfg, SinopiaFluxNaming *naming, 
 /* ---- the golden model ------------------------------------------------------------------- */
 
 static SinopiaSafetensors *golden_io;
-static SinopiaFluxDump *golden_dump;   /* forward of the BFL golden weights, f32 */
+static SinopiaDump *golden_dump;   /* forward of the BFL golden weights, f32 */
 
 /* The golden weights path, or NULL when the golden data is absent (the test is skipped). */
 static char *
@@ -567,7 +567,7 @@ golden_weights (void)
 }
 
 static const float *
-dump_tensor (SinopiaFluxDump *dump, const char *name, gsize *n)
+dump_tensor (SinopiaDump *dump, const char *name, gsize *n)
 {
   gsize bytes = 0;
   GBytes *b = g_hash_table_lookup (dump->tensors, name);
@@ -579,7 +579,7 @@ dump_tensor (SinopiaFluxDump *dump, const char *name, gsize *n)
 
 /* Every tensor of the golden forward's dump, bit for bit. */
 static void
-assert_dump_identical (SinopiaFluxDump *dump, const char *what)
+assert_dump_identical (SinopiaDump *dump, const char *what)
 {
   GHashTableIter it;
   gpointer key, value;
@@ -598,7 +598,7 @@ assert_dump_identical (SinopiaFluxDump *dump, const char *what)
 }
 
 static double
-output_error (SinopiaFluxDump *a, SinopiaFluxDump *b)
+output_error (SinopiaDump *a, SinopiaDump *b)
 {
   gsize na, nb;
   const float *x = dump_tensor (a, "output", &na), *y = dump_tensor (b, "output", &nb);
@@ -663,9 +663,9 @@ test_diffusers (void)
   g_assert_cmpstr (p1, ==, "");
   assert_config_equal (&cfg, &want);
 
-  SinopiaFluxDump *dump = sinopia_test_flux_forward (path, golden_io);
+  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io);
   assert_dump_identical (dump, "diffusers naming");
-  sinopia_flux_dump_free (dump);
+  sinopia_dump_free (dump);
 }
 
 static void
@@ -696,9 +696,9 @@ test_prefix (void)
   g_assert_cmpint (naming, ==, SINOPIA_FLUX_NAMING_BFL);
   g_assert_cmpstr (prefix, ==, "model.diffusion_model.");
 
-  SinopiaFluxDump *dump = sinopia_test_flux_forward (path, golden_io);
+  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io);
   assert_dump_identical (dump, "prefixed names");
-  sinopia_flux_dump_free (dump);
+  sinopia_dump_free (dump);
 }
 
 /* Sum of sinopia_weights_device_bytes over a file's tensors: what the loader must report. */
@@ -754,8 +754,8 @@ converted_dtype (SinopiaStDType dtype, double atol)
   g_assert_cmpuint (bytes, ==, 2 * matrices + 4 * vectors);
   g_assert_cmpuint (f32_bytes, ==, 4 * (matrices + vectors));
 
-  SinopiaFluxDump *dump = sinopia_test_flux_forward (path, golden_io);
-  SinopiaFluxDump *twin_dump = sinopia_test_flux_forward (twin, golden_io);
+  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io);
+  SinopiaDump *twin_dump = sinopia_test_flux_forward (twin, golden_io);
   double err_twin = output_error (dump, twin_dump), err = output_error (dump, golden_dump);
   g_test_message ("%s weights: max abs error %.3g vs f32 weights (tolerance %.3g), %.3g vs the same values "
                   "in f32 (tolerance %.3g)", dn, err, atol, err_twin, TWIN_ATOL);
@@ -763,8 +763,8 @@ converted_dtype (SinopiaStDType dtype, double atol)
     g_error ("%s weights: output differs by %.3g from f32 weights of the same values", dn, err_twin);
   if (err > atol)
     g_error ("%s weights: output differs by %.3g from the f32 output (tolerance %.3g)", dn, err, atol);
-  sinopia_flux_dump_free (dump);
-  sinopia_flux_dump_free (twin_dump);
+  sinopia_dump_free (dump);
+  sinopia_dump_free (twin_dump);
 }
 
 static void
@@ -1232,7 +1232,7 @@ main (int argc, char **argv)
   g_test_add_func ("/flux-load/cli-info", test_cli_info);
   int rc = g_test_run ();
   if (golden_dump)
-    sinopia_flux_dump_free (golden_dump);
+    sinopia_dump_free (golden_dump);
   g_clear_pointer (&golden_io, sinopia_safetensors_close);
   sinopia_test_context_finish ();
   remove_tmp_dir ();

@@ -12,7 +12,7 @@
 #define GOLDEN "flux-reference"
 
 static void
-compare_dump (SinopiaFluxDump *dump, SinopiaSafetensors *io, const char *file, const char *const *required)
+compare_dump (SinopiaDump *dump, SinopiaSafetensors *io, const char *file, const char *const *required)
 {
   guint compared = 0;
   for (gsize i = 0; i < sinopia_safetensors_n_tensors (io); i++) {
@@ -47,9 +47,9 @@ golden_forward (const char *weights_file, const char *io_file, const char *const
   g_autofree char *io_path = sinopia_test_golden_path (GOLDEN, io_file);
   g_autoptr (SinopiaSafetensors) io = sinopia_safetensors_open (io_path, &error);
   g_assert_no_error (error);
-  SinopiaFluxDump *dump = sinopia_test_flux_forward (weights, io);
+  SinopiaDump *dump = sinopia_test_flux_forward (weights, io);
   compare_dump (dump, io, io_file, required);
-  sinopia_flux_dump_free (dump);
+  sinopia_dump_free (dump);
 }
 
 static void

@@ -73,7 +73,7 @@ check_tensor (SinopiaSafetensors *io, const char *file, const char *name, const 
 
 /* Every "<case>.inter.*" golden tensor against the dump, which must hold all of them. */
 static void
-check_dump (SinopiaTextDump *dump, SinopiaSafetensors *io, const char *file, const char *c)
+check_dump (SinopiaDump *dump, SinopiaSafetensors *io, const char *file, const char *c)
 {
   g_autofree char *head = g_strdup_printf ("%s.inter.", c);
   guint compared = 0;
@@ -132,7 +132,7 @@ t5_case (SinopiaT5Model *m, SinopiaSafetensors *io, const char *c, gboolean with
   uint32_t n = 0;
   g_autofree int32_t *ids = golden_ints (io, ids_name, &n);
   g_autofree int32_t *mask = golden_ints (io, mask_name, NULL);
-  g_autoptr (SinopiaTextDump) dump = with_dump ? sinopia_text_dump_new () : NULL;
+  g_autoptr (SinopiaDump) dump = with_dump ? sinopia_dump_new () : NULL;
   gsize width = sinopia_t5_config (m)->d_model;
   float *hidden = g_new (float, n * width);
 
@@ -197,7 +197,7 @@ test_clip_golden (void)
     g_autofree char *name = NULL;
     uint32_t n = 0;
     g_autofree int32_t *ids = golden_ints (io, ids_name, &n);
-    g_autoptr (SinopiaTextDump) dump = sinopia_text_dump_new ();
+    g_autoptr (SinopiaDump) dump = sinopia_dump_new ();
     g_autofree float *hidden = g_new (float, n * D), *pooled = g_new (float, D);
 
     sinopia_clip_encode (m, ids, NULL, n, hidden, pooled, dump, &error);
