@@ -455,6 +455,7 @@ test_broken (void)
   g_autofree guint8 *copy = g_memdup2 (data, len);
   g_autoptr (SinopiaPngImage) ok = sinopia_png_decode (copy, len, 1200, NULL, &error);
   g_assert_no_error (error);
+  g_assert_cmpuint (ok->width * ok->height, ==, 1200);
 
   g_autoptr (SinopiaPngImage) none = sinopia_png_load ("/nonexistent-sinopia-file.png", 0, &error);
   g_assert_null (none);
@@ -490,6 +491,7 @@ test_corpus (void)
     g_assert_nonnull (f);
     g_autofree guint8 *expected = NULL;
     g_autoptr (GBytes) fixture = make_fixture (f, image->width, image->height, FALSE, NULL, 0, NULL, 0, &expected);
+    g_assert_nonnull (fixture);
     if (memcmp (image->rgba, expected, (gsize) image->width * image->height * 4) != 0)
       g_error ("%s decodes to other pixels than the %s fixture", files[i].file, files[i].format);
     if (strcmp (files[i].file, "rgb8-texts.png") == 0) {
