@@ -116,45 +116,6 @@ fail:
   return FALSE;
 }
 
-/* Finds the tensor "<prefix><suffix>"; with no prefix yet, takes it from the first name
- * ending in ".<suffix>" (or equal to it). */
-static const SinopiaTensorInfo *
-find_with_prefix (const SinopiaSafetensors *st, const char *suffix, char **prefix)
-{
-  if (*prefix) {
-    g_autofree char *name = g_strconcat (*prefix, suffix, NULL);
-    return sinopia_safetensors_lookup (st, name);
-  }
-  gsize n = sinopia_safetensors_n_tensors (st), slen = strlen (suffix);
-  for (gsize i = 0; i < n; i++) {
-    const SinopiaTensorInfo *t = sinopia_safetensors_tensor (st, i);
-    gsize len = strlen (t->name);
-    if (len >= slen && strcmp (t->name + len - slen, suffix) == 0 &&
-        (len == slen || t->name[len - slen - 1] == '.')) {
-      *prefix = g_strndup (t->name, len - slen);
-      return t;
-    }
-  }
-  return NULL;
-}
-
-/* Highest index + 1 among names "<head><N>.…". */
-static uint32_t
-count_indices (const SinopiaSafetensors *st, const char *head)
-{
-  gsize hl = strlen (head), n = sinopia_safetensors_n_tensors (st);
-  uint32_t count = 0;
-  for (gsize i = 0; i < n; i++) {
-    const char *name = sinopia_safetensors_tensor (st, i)->name;
-    if (strncmp (name, head, hl) != 0 || !g_ascii_isdigit (name[hl]))
-      continue;
-    guint64 idx = g_ascii_strtoull (name + hl, NULL, 10);
-    if (idx < 1000)
-      count = MAX (count, (uint32_t) idx + 1);
-  }
-  return count;
-}
-
 static gboolean
 cannot_infer (const SinopiaSafetensors *st, const char *prefix, const char *what, GError **error)
 {
@@ -172,21 +133,19 @@ infer (const SinopiaSafetensors *st, const char *prefix, SinopiaAeConfig *cfg, G
 
   cfg->scale_factor = AE_SCALE;
   cfg->shift_factor = AE_SHIFT;
-  if (!(t = find_with_prefix (st, "encoder.conv_in.weight", &p)) || t->n_dims != 4)
+  if (!(t = sinopia_safetensors_find_suffix (st, "encoder.conv_in.weight", &p)) || t->n_dims != 4)
     return cannot_infer (st, prefix, "encoder.conv_in.weight", error);
   cfg->ch = t->shape[0];
   cfg->in_channels = t->shape[1];
-  if (!(t = find_with_prefix (st, "decoder.conv_in.weight", &p)) || t->n_dims != 4)
+  if (!(t = sinopia_safetensors_find_suffix (st, "decoder.conv_in.weight", &p)) || t->n_dims != 4)
     return cannot_infer (st, prefix, "decoder.conv_in.weight", error);
   cfg->z_channels = t->shape[1];
-  if (!(t = find_with_prefix (st, "decoder.conv_out.weight", &p)) || t->n_dims != 4)
+  if (!(t = sinopia_safetensors_find_suffix (st, "decoder.conv_out.weight", &p)) || t->n_dims != 4)
     return cannot_infer (st, prefix, "decoder.conv_out.weight", error);
   cfg->out_ch = t->shape[0];
 
-  g_autofree char *down = g_strconcat (prefix, "encoder.down.", NULL);
-  g_autofree char *blocks = g_strconcat (prefix, "encoder.down.0.block.", NULL);
-  cfg->n_levels = count_indices (st, down);
-  cfg->num_res_blocks = count_indices (st, blocks);
+  cfg->n_levels = sinopia_safetensors_count_indices (st, prefix, "encoder.down");
+  cfg->num_res_blocks = sinopia_safetensors_count_indices (st, prefix, "encoder.down.0.block");
   if (cfg->n_levels == 0 || cfg->n_levels > SINOPIA_AE_MAX_LEVELS) {
     g_set_error (error, SINOPIA_AE_ERROR, SINOPIA_AE_ERROR_CONFIG,
                  "%s: %u encoder levels (encoder.down.N); 1 to %d are supported", sinopia_safetensors_name (st),
@@ -195,7 +154,7 @@ infer (const SinopiaSafetensors *st, const char *prefix, SinopiaAeConfig *cfg, G
   }
   for (uint32_t i = 0; i < cfg->n_levels; i++) {
     g_autofree char *name = g_strdup_printf ("encoder.down.%u.block.0.conv1.weight", i);
-    if (!(t = find_with_prefix (st, name, &p)) || t->n_dims != 4)
+    if (!(t = sinopia_safetensors_find_suffix (st, name, &p)) || t->n_dims != 4)
       return cannot_infer (st, prefix, name, error);
     if (cfg->ch == 0 || t->shape[0] % cfg->ch != 0) {
       g_set_error (error, SINOPIA_AE_ERROR, SINOPIA_AE_ERROR_CONFIG,
@@ -219,8 +178,8 @@ sinopia_ae_config_from_checkpoint (const SinopiaSafetensors *st, SinopiaAeConfig
   g_autofree char *found = NULL;
 
   memset (cfg, 0, sizeof *cfg);
-  if (!find_with_prefix (st, "encoder.conv_in.weight", &found) &&
-      !find_with_prefix (st, "decoder.conv_in.weight", &found)) {
+  if (!sinopia_safetensors_find_suffix (st, "encoder.conv_in.weight", &found) &&
+      !sinopia_safetensors_find_suffix (st, "decoder.conv_in.weight", &found)) {
     g_set_error (error, SINOPIA_AE_ERROR, SINOPIA_AE_ERROR_TENSORS,
                  "%s is not an autoencoder: it has no encoder.conv_in.weight or decoder.conv_in.weight",
                  sinopia_safetensors_name (st));

@@ -128,7 +128,7 @@ infer (const SinopiaSafetensors *st, const char *prefix, SinopiaClipConfig *cfg,
   cfg->hidden_size = tok->shape[1];
   cfg->max_positions = pos->shape[0];
   cfg->intermediate_size = fc1->shape[0];
-  cfg->num_layers = sinopia__text_count_blocks (st, prefix, "encoder.layers");
+  cfg->num_layers = sinopia_safetensors_count_indices (st, prefix, "encoder.layers");
   if (cfg->hidden_size % INFERRED_HEAD_DIM != 0) {
     g_set_error (error, SINOPIA_TEXT_ERROR, SINOPIA_TEXT_ERROR_CONFIG,
                  "%s: the hidden size %u is not a multiple of CLIP's head size %u, so the number of heads cannot "

@@ -102,27 +102,6 @@ fail:
   return FALSE;
 }
 
-/* Finds "<prefix><suffix>" among the tensors; returns the info and sets *prefix on first use. */
-static const SinopiaTensorInfo *
-find_with_prefix (const SinopiaSafetensors *st, const char *suffix, char **prefix)
-{
-  if (*prefix) {
-    g_autofree char *name = g_strconcat (*prefix, suffix, NULL);
-    return sinopia_safetensors_lookup (st, name);
-  }
-  gsize n = sinopia_safetensors_n_tensors (st), slen = strlen (suffix);
-  for (gsize i = 0; i < n; i++) {
-    const SinopiaTensorInfo *t = sinopia_safetensors_tensor (st, i);
-    gsize len = strlen (t->name);
-    if (len >= slen && strcmp (t->name + len - slen, suffix) == 0 &&
-        (len == slen || t->name[len - slen - 1] == '.')) {
-      *prefix = g_strndup (t->name, len - slen);
-      return t;
-    }
-  }
-  return NULL;
-}
-
 static gboolean
 missing (const SinopiaSafetensors *st, const char *what, GError **error)
 {
@@ -130,24 +109,6 @@ missing (const SinopiaSafetensors *st, const char *what, GError **error)
                "%s: cannot infer the FLUX configuration: tensor \"%s\" is missing",
                sinopia_safetensors_name (st), what);
   return FALSE;
-}
-
-/* Highest block index + 1 among names "<prefix><stem>.<N>.…". */
-static uint32_t
-count_blocks (const SinopiaSafetensors *st, const char *prefix, const char *stem)
-{
-  g_autofree char *head = g_strconcat (prefix, stem, ".", NULL);
-  gsize hl = strlen (head), n = sinopia_safetensors_n_tensors (st);
-  uint32_t count = 0;
-  for (gsize i = 0; i < n; i++) {
-    const char *name = sinopia_safetensors_tensor (st, i)->name;
-    if (strncmp (name, head, hl) != 0 || !g_ascii_isdigit (name[hl]))
-      continue;
-    guint64 idx = g_ascii_strtoull (name + hl, NULL, 10);
-    if (idx < 100000)
-      count = MAX (count, (uint32_t) idx + 1);
-  }
-  return count;
 }
 
 static gboolean
@@ -164,28 +125,28 @@ infer (const SinopiaSafetensors *st, SinopiaFluxConfig *cfg, SinopiaFluxNaming n
   const char *single_stem = bfl ? "single_blocks" : "single_transformer_blocks";
   const SinopiaTensorInfo *t;
 
-  if (!(t = find_with_prefix (st, n_img_in, prefix)) || t->n_dims != 2)
+  if (!(t = sinopia_safetensors_find_suffix (st, n_img_in, prefix)) || t->n_dims != 2)
     return missing (st, n_img_in, error);
   cfg->hidden_size = t->shape[0];
   cfg->in_channels = t->shape[1];
-  if (!(t = find_with_prefix (st, n_txt_in, prefix)) || t->n_dims != 2)
+  if (!(t = sinopia_safetensors_find_suffix (st, n_txt_in, prefix)) || t->n_dims != 2)
     return missing (st, n_txt_in, error);
   cfg->context_in_dim = t->shape[1];
-  if (!(t = find_with_prefix (st, n_vec_in, prefix)) || t->n_dims != 2)
+  if (!(t = sinopia_safetensors_find_suffix (st, n_vec_in, prefix)) || t->n_dims != 2)
     return missing (st, n_vec_in, error);
   cfg->vec_in_dim = t->shape[1];
-  if (!(t = find_with_prefix (st, n_final, prefix)) || t->n_dims != 2)
+  if (!(t = sinopia_safetensors_find_suffix (st, n_final, prefix)) || t->n_dims != 2)
     return missing (st, n_final, error);
   cfg->out_channels = t->shape[0];
-  cfg->guidance_embed = find_with_prefix (st, n_guid, prefix) != NULL;
-  cfg->depth = count_blocks (st, *prefix, double_stem);
-  cfg->depth_single = count_blocks (st, *prefix, single_stem);
+  cfg->guidance_embed = sinopia_safetensors_find_suffix (st, n_guid, prefix) != NULL;
+  cfg->depth = sinopia_safetensors_count_indices (st, *prefix, double_stem);
+  cfg->depth_single = sinopia_safetensors_count_indices (st, *prefix, single_stem);
 
   const char *n_norm = bfl ? (cfg->depth ? "double_blocks.0.img_attn.norm.query_norm.scale"
                                          : "single_blocks.0.norm.query_norm.scale")
                            : (cfg->depth ? "transformer_blocks.0.attn.norm_q.weight"
                                          : "single_transformer_blocks.0.attn.norm_q.weight");
-  if (!(t = find_with_prefix (st, n_norm, prefix)) || t->n_dims != 1 || t->shape[0] == 0)
+  if (!(t = sinopia_safetensors_find_suffix (st, n_norm, prefix)) || t->n_dims != 1 || t->shape[0] == 0)
     return missing (st, n_norm, error);
   uint32_t head_dim = t->shape[0];
   cfg->num_heads = cfg->hidden_size / head_dim;
@@ -193,7 +154,7 @@ infer (const SinopiaSafetensors *st, SinopiaFluxConfig *cfg, SinopiaFluxNaming n
   const char *n_mlp = bfl ? (cfg->depth ? "double_blocks.0.img_mlp.0.weight" : "single_blocks.0.linear1.weight")
                           : (cfg->depth ? "transformer_blocks.0.ff.net.0.proj.weight"
                                         : "single_transformer_blocks.0.proj_mlp.weight");
-  if (!(t = find_with_prefix (st, n_mlp, prefix)) || t->n_dims != 2)
+  if (!(t = sinopia_safetensors_find_suffix (st, n_mlp, prefix)) || t->n_dims != 2)
     return missing (st, n_mlp, error);
   cfg->mlp_hidden = t->shape[0];
   if (bfl && !cfg->depth)
@@ -202,7 +163,7 @@ infer (const SinopiaSafetensors *st, SinopiaFluxConfig *cfg, SinopiaFluxNaming n
   const char *n_bias = bfl ? (cfg->depth ? "double_blocks.0.img_attn.qkv.bias" : "single_blocks.0.linear1.bias")
                            : (cfg->depth ? "transformer_blocks.0.attn.to_q.bias"
                                          : "single_transformer_blocks.0.attn.to_q.bias");
-  cfg->qkv_bias = find_with_prefix (st, n_bias, prefix) != NULL;
+  cfg->qkv_bias = sinopia_safetensors_find_suffix (st, n_bias, prefix) != NULL;
   cfg->theta = 10000;
   if (head_dim != 128) {
     g_set_error (error, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_CONFIG,
@@ -228,9 +189,9 @@ sinopia_flux_config_from_checkpoint (const SinopiaSafetensors *st, SinopiaFluxCo
   g_autofree char *found = NULL;
 
   memset (cfg, 0, sizeof *cfg);
-  if (find_with_prefix (st, "img_in.weight", &found))
+  if (sinopia_safetensors_find_suffix (st, "img_in.weight", &found))
     *naming = SINOPIA_FLUX_NAMING_BFL;
-  else if (find_with_prefix (st, "x_embedder.weight", &found))
+  else if (sinopia_safetensors_find_suffix (st, "x_embedder.weight", &found))
     *naming = SINOPIA_FLUX_NAMING_DIFFUSERS;
   else {
     g_set_error (error, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_TENSORS,

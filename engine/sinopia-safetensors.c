@@ -860,3 +860,40 @@ sinopia_safetensors_writer_write (SinopiaSafetensorsWriter *w, const char *path,
   }
   return TRUE;
 }
+
+const SinopiaTensorInfo *
+sinopia_safetensors_find_suffix (const SinopiaSafetensors *st, const char *suffix, char **prefix)
+{
+  if (*prefix) {
+    g_autofree char *name = g_strconcat (*prefix, suffix, NULL);
+    return sinopia_safetensors_lookup (st, name);
+  }
+  gsize n = sinopia_safetensors_n_tensors (st), slen = strlen (suffix);
+  for (gsize i = 0; i < n; i++) {
+    const SinopiaTensorInfo *t = sinopia_safetensors_tensor (st, i);
+    gsize len = strlen (t->name);
+    if (len >= slen && strcmp (t->name + len - slen, suffix) == 0 &&
+        (len == slen || t->name[len - slen - 1] == '.')) {
+      *prefix = g_strndup (t->name, len - slen);
+      return t;
+    }
+  }
+  return NULL;
+}
+
+uint32_t
+sinopia_safetensors_count_indices (const SinopiaSafetensors *st, const char *prefix, const char *stem)
+{
+  g_autofree char *head = g_strconcat (prefix, stem, ".", NULL);
+  gsize hl = strlen (head), n = sinopia_safetensors_n_tensors (st);
+  uint32_t count = 0;
+  for (gsize i = 0; i < n; i++) {
+    const char *name = sinopia_safetensors_tensor (st, i)->name;
+    if (strncmp (name, head, hl) != 0 || !g_ascii_isdigit (name[hl]))
+      continue;
+    guint64 idx = g_ascii_strtoull (name + hl, NULL, 10);
+    if (idx < 100000)
+      count = MAX (count, (uint32_t) idx + 1);
+  }
+  return count;
+}

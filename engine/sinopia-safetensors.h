@@ -117,6 +117,15 @@ const char *sinopia_safetensors_metadata (const SinopiaSafetensors *st, const ch
 /* All metadata keys in header order, NULL-terminated (borrowed; never NULL itself). */
 const char *const *sinopia_safetensors_metadata_keys (const SinopiaSafetensors *st);
 
+/* Finds the tensor "<*prefix><suffix>". When *prefix is NULL, takes the first tensor (in
+ * data order) whose name is `suffix` or ends in ".suffix", and sets *prefix (transfer full,
+ * g_free) to what precedes the suffix — how a component is found inside a combined file. */
+const SinopiaTensorInfo *sinopia_safetensors_find_suffix (const SinopiaSafetensors *st, const char *suffix,
+                                                          char **prefix);
+/* Highest N + 1 among names "<prefix><stem>.<N>…" (N below 100000), 0 when there is none:
+ * the number of blocks of a stack. */
+uint32_t sinopia_safetensors_count_indices (const SinopiaSafetensors *st, const char *prefix, const char *stem);
+
 /* Converts all t->n_elements elements to float into `out` (caller-allocated): floats are
  * widened or rounded to nearest, integers and BOOL converted by value (large 64-bit values
  * round). Fails (INVALID_ARGUMENT) only when `t` is inconsistent. */

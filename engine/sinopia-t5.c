@@ -191,7 +191,7 @@ infer (const SinopiaSafetensors *st, const char *prefix, SinopiaT5Config *cfg, G
   cfg->d_kv = q->shape[0] / cfg->num_heads;
   cfg->d_ff = wi->shape[0];
   cfg->vocab_size = emb->shape[0];
-  cfg->num_layers = sinopia__text_count_blocks (st, prefix, "block");
+  cfg->num_layers = sinopia_safetensors_count_indices (st, prefix, "block");
   cfg->max_distance = 128;
   cfg->eps = 1e-6f;
   return config_check (cfg, error);

@@ -54,8 +54,6 @@ gboolean sinopia__text_loader_finish (SinopiaTextLoader *l, const char *scope, g
  * NULL when there is none; TENSORS error when several prefixes match. (transfer full). */
 gboolean sinopia__text_find_prefix (const SinopiaSafetensors *st, const char *suffix, char **prefix,
                                     GError **error);
-/* Highest N + 1 among names "<prefix><stem>.<N>.…". */
-uint32_t sinopia__text_count_blocks (const SinopiaSafetensors *st, const char *prefix, const char *stem);
 /* TOO_LARGE error when the tensors under `prefix` (at their device dtypes) plus `activations`
  * bytes do not fit the largest device-local heap. */
 gboolean sinopia__text_check_fits (SinopiaVkContext *ctx, const SinopiaSafetensors *st, const char *prefix,

@@ -43,23 +43,6 @@ sinopia__text_find_prefix (const SinopiaSafetensors *st, const char *suffix, cha
   return TRUE;
 }
 
-uint32_t
-sinopia__text_count_blocks (const SinopiaSafetensors *st, const char *prefix, const char *stem)
-{
-  g_autofree char *head = g_strconcat (prefix, stem, ".", NULL);
-  gsize hl = strlen (head);
-  uint32_t count = 0;
-  for (gsize i = 0; i < sinopia_safetensors_n_tensors (st); i++) {
-    const char *name = sinopia_safetensors_tensor (st, i)->name;
-    if (strncmp (name, head, hl) != 0 || !g_ascii_isdigit (name[hl]))
-      continue;
-    guint64 idx = g_ascii_strtoull (name + hl, NULL, 10);
-    if (idx < 100000)
-      count = MAX (count, (uint32_t) idx + 1);
-  }
-  return count;
-}
-
 gboolean
 sinopia_text_detect (const SinopiaSafetensors *st, SinopiaTextArch *arch, GError **error)
 {

@@ -898,6 +898,19 @@ test_golden_flux (void)
   const SinopiaTensorInfo *t = sinopia_safetensors_lookup (st, "img_in.weight");
   g_assert_nonnull (t);
   g_assert_cmpint (t->dtype, ==, SINOPIA_ST_F32);
+
+  /* stacks and components found by name */
+  g_assert_cmpuint (sinopia_safetensors_count_indices (st, "", "double_blocks"), ==, 2);
+  g_assert_cmpuint (sinopia_safetensors_count_indices (st, "", "single_blocks"), ==, 2);
+  g_assert_cmpuint (sinopia_safetensors_count_indices (st, "model.", "double_blocks"), ==, 0);
+  g_autofree char *prefix = NULL;
+  g_assert_true (sinopia_safetensors_find_suffix (st, "img_attn.qkv.weight", &prefix) != NULL);
+  g_assert_cmpstr (prefix, ==, "double_blocks.0.");
+  g_assert_true (sinopia_safetensors_find_suffix (st, "img_attn.qkv.bias", &prefix) ==
+                 sinopia_safetensors_lookup (st, "double_blocks.0.img_attn.qkv.bias"));
+  g_autofree char *none = NULL;
+  g_assert_null (sinopia_safetensors_find_suffix (st, "mg_in.weight", &none));
+  g_assert_null (none);
   g_assert_cmpuint (t->n_dims, ==, 2);
   g_assert_cmpuint (t->shape[0], ==, 64);
   g_assert_cmpuint (t->shape[1], ==, 64);
