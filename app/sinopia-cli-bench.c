@@ -304,18 +304,24 @@ cli_bench (int argc, char **argv)
     { NULL },
   };
 
-  /* `bench model` has options of its own */
+  /* `bench model`, `bench quality` and `bench generate` have options of their own */
   if (argc >= 2 && strcmp (argv[1], "model") == 0)
     return cli_bench_model (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "quality") == 0)
+    return cli_bench_quality (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "generate") == 0)
+    return cli_bench_generate (argc - 1, argv + 1);
   if (!cli_parse ("bench", "ops", "Measures op throughput (GFLOP/s) on the chosen Vulkan device, each matmul\n"
                   "next to OpenBLAS sgemm on 2 threads. Medians of 7 runs; SINOPIA_DEVICE picks the\n"
                   "device and SINOPIA_MATMUL_VARIANT the matmul kernel (texel, scalar, tiled).\n"
-                  "'sinopia-cli bench model --help' describes the transformer benchmark.",
+                  "'sinopia-cli bench model --help' describes the transformer benchmark, 'bench quality\n"
+                  "--help' the shapes-world quality benchmark, 'bench generate --help' the image timing.",
                   entries, &argc, &argv))
     return CLI_USAGE;
   if (argc != 2 || strcmp (argv[1], "ops") != 0) {
     fprintf (stderr, "sinopia-cli bench: %s\nTry 'sinopia-cli bench --help'.\n",
-             argc < 2 ? "say what to benchmark: ops or model" : "unknown benchmark (ops or model)");
+             argc < 2 ? "say what to benchmark: ops, model, quality or generate"
+                      : "unknown benchmark (ops, model, quality or generate)");
     return CLI_USAGE;
   }
 #ifdef HAVE_OPENBLAS
