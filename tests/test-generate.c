@@ -928,6 +928,62 @@ test_discovery (void)
     g_unsetenv ("SINOPIA_MODEL");
 }
 
+/* `bench quality` and `bench generate` on the tiny model: usage errors, a bad evaluation line
+ * named by file and line, and the figures' denominators (the random model's hits are chance). */
+static void
+test_bench (void)
+{
+  g_autofree char *set = g_build_filename (tmp_root, "bench-set.jsonl", NULL);
+  g_autofree char *bad = g_build_filename (tmp_root, "bench-bad.jsonl", NULL);
+  g_autofree char *saved = g_build_filename (tmp_root, "bench-saved", NULL);
+  /* the second line's purple triangle carries no held_out mark: it is recognised */
+  write_text (set, "{\"width\": 32, \"height\": 32, \"background\": {\"colour\": \"blue\"}, \"objects\": "
+                   "[{\"colour\": \"red\", \"shape\": \"circle\", \"cell\": [1, 1], \"held_out\": false}], "
+                   "\"caption\": \"red circle\", \"canonical_caption\": \"a red circle in the center on a blue "
+                   "background\", \"sample_seed\": 7}\n\n"
+                   "{\"width\": 32, \"height\": 32, \"background\": {\"colour\": \"white\"}, \"objects\": "
+                   "[{\"colour\": \"purple\", \"shape\": \"triangle\", \"position\": \"top left\"}], "
+                   "\"caption\": \"a purple triangle at the top left on a white background\", \"sample_seed\": 8}\n");
+  write_text (bad, "{\"caption\": \"a red circle\", \"objects\": []}\n");
+
+  SinopiaTestRun r = sinopia_test_run_cli ("bench", "quality", "--model", model_dir, NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("bench", "quality", "--eval", set, "--limit", "0", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("bench", "generate", "--steps", "0", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("bench", "quality", "--model", model_dir, "--eval", bad, NULL);
+  g_assert_cmpint (r.status, ==, 1);
+  g_assert_nonnull (strstr (r.err, "bench-bad.jsonl:1: "));
+  g_assert_nonnull (strstr (r.err, "sample_seed"));
+  sinopia_test_run_clear (&r);
+
+  r = sinopia_test_run_cli ("bench", "quality", "--model", model_dir, "--eval", set, "--steps", "1", "--save-dir",
+                            saved, NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "\nquality bench-set: background "));
+  g_assert_nonnull (strstr (r.out, "/2)  colour+position "));
+  g_assert_nonnull (strstr (r.out, "/2)  shape "));
+  g_assert_nonnull (strstr (r.out, " s/image (2 images, 1 steps)\nquality bench-set [held-out combinations]: "));
+  g_assert_nonnull (strstr (r.out, "/1)  shape "));
+  g_assert_nonnull (strstr (r.err, "a red circle in the center on a blue background"));
+  sinopia_test_run_clear (&r);
+  const char *files[] = { "bench-set-0001.png", "bench-set-0001.analysis.json", "bench-set-0003.png", NULL };
+  for (const char **f = files; *f; f++) {
+    g_autofree char *path = g_build_filename (saved, *f, NULL);
+    g_assert_true (g_file_test (path, G_FILE_TEST_IS_REGULAR));
+  }
+
+  r = sinopia_test_run_cli ("bench", "generate", "--model", model_dir, "--steps", "1", NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_true (g_str_has_prefix (r.out, "generate: cold "));
+  g_assert_nonnull (strstr (r.out, " s/image (1 steps, 32x32, "));
+  sinopia_test_run_clear (&r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -952,6 +1008,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate/guidance", test_guidance);
   g_test_add_func ("/generate/cli", test_cli);
   g_test_add_func ("/generate/discovery", test_discovery);
+  g_test_add_func ("/generate/bench", test_bench);
   int rc = g_test_run ();
   sinopia_model_free (model);
   sinopia_test_context_finish ();
