@@ -4,10 +4,8 @@
 #define G_LOG_DOMAIN "sinopia-cli"
 
 #include <errno.h>
-#include <glib-unix.h>
 #include <glib/gstdio.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -51,7 +49,6 @@ typedef struct {
   float guidance;
   const char *save_dir;
   gboolean tty;
-  GMainLoop *loop;
 } Bench;
 
 static void
@@ -233,13 +230,6 @@ save_case (const Bench *b, const EvalSet *s, const EvalCase *c, const SinopiaIma
          g_file_set_contents (json_path, json, -1, error);
 }
 
-static gboolean
-quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
-}
-
 /* One image: generate, analyze, score. FALSE with the error (a cancel included). */
 static gboolean
 run_case (Bench *b, EvalSet *s, const EvalCase *c, guint index, const gint *cancel, GError **error)
@@ -308,32 +298,6 @@ run_bench (gpointer data, const gint *cancel, GError **error)
     if (ok || g_error_matches (*error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED))
       print_set (b, s, !ok);
   }
-  g_idle_add (quit_loop, b->loop);
-  return ok;
-}
-
-static gboolean
-on_signal (gpointer job)
-{
-  fprintf (stderr, "\nsinopia-cli: cancelling…\n");
-  sinopia_job_cancel (job);
-  return G_SOURCE_CONTINUE;
-}
-
-/* The benchmark runs on a worker while the main loop turns SIGINT / SIGTERM into a cancel. */
-static gboolean
-run_cancellable (Bench *b, GError **error)
-{
-  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  SinopiaWorker *worker = sinopia_worker_new ("sinopia-bench");
-  b->loop = loop;
-  g_autoptr (SinopiaJob) job = sinopia_worker_submit (worker, run_bench, b, NULL, SINOPIA_JOB_WAIT);
-  guint sigint = g_unix_signal_add (SIGINT, on_signal, job), sigterm = g_unix_signal_add (SIGTERM, on_signal, job);
-  g_main_loop_run (loop);
-  g_source_remove (sigint);
-  g_source_remove (sigterm);
-  gboolean ok = sinopia_job_wait (job, error);
-  sinopia_worker_free (worker);
   return ok;
 }
 
@@ -410,7 +374,7 @@ cli_bench_quality (int argc, char **argv)
           info->native_height, b.steps, isnan (guidance) ? info->default_guidance : guidance,
           sinopia_vk_context_device_info (ctx)->name);
   fflush (stdout);
-  if (run_cancellable (&b, &error))
+  if (cli_run_cancellable ("sinopia-bench", run_bench, &b, &error))
     rc = CLI_OK;
 
 out:

@@ -1,9 +1,7 @@
 /* sinopia-cli-generate.c — `generate`: a prompt to a PNG with a model folder. */
 #define G_LOG_DOMAIN "sinopia-cli"
 
-#include <glib-unix.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -32,7 +30,6 @@ typedef struct {
   SinopiaModel *model;
   SinopiaGenerateParams params;
   SinopiaImage *image;
-  GMainLoop *loop;
   gboolean tty;
   gint64 start;
 } Run;
@@ -48,45 +45,11 @@ on_step (const SinopiaStepInfo *info, gpointer user)
 }
 
 static gboolean
-quit_loop (gpointer loop)
-{
-  g_main_loop_quit (loop);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
 run_job (gpointer data, const gint *cancel, GError **error)
 {
   Run *run = data;
   run->image = sinopia_generate (run->model, &run->params, cancel, on_step, run, error);
-  g_idle_add (quit_loop, run->loop);
   return run->image != NULL;
-}
-
-static gboolean
-on_signal (gpointer job)
-{
-  fprintf (stderr, "\nsinopia-cli: cancelling…\n");
-  sinopia_job_cancel (job);
-  return G_SOURCE_CONTINUE;
-}
-
-/* Runs the generation on a worker while the main loop watches for SIGINT / SIGTERM. */
-static gboolean
-generate_cancellable (Run *run, GError **error)
-{
-  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  SinopiaWorker *worker = sinopia_worker_new ("sinopia-generate");
-  run->loop = loop;
-  run->start = g_get_monotonic_time ();
-  g_autoptr (SinopiaJob) job = sinopia_worker_submit (worker, run_job, run, NULL, SINOPIA_JOB_WAIT);
-  guint sigint = g_unix_signal_add (SIGINT, on_signal, job), sigterm = g_unix_signal_add (SIGTERM, on_signal, job);
-  g_main_loop_run (loop);
-  g_source_remove (sigint);
-  g_source_remove (sigterm);
-  gboolean ok = sinopia_job_wait (job, error);
-  sinopia_worker_free (worker);
-  return ok;
 }
 
 /* Writes the image and its parameters chunk (atomically: a failed write leaves no file). */
@@ -164,7 +127,8 @@ cli_generate (int argc, char **argv)
     goto out;
   fprintf (stderr, "sinopia-cli: loaded %s in %.1f s; %u×%u\n", sinopia_model_info (run.model)->name,
            (g_get_monotonic_time () - t0) / 1e6, run.params.width, run.params.height);
-  if (!generate_cancellable (&run, &error))
+  run.start = g_get_monotonic_time ();
+  if (!cli_run_cancellable ("sinopia-generate", run_job, &run, &error))
     goto out;
   for (char **w = run.image->warnings; *w; w++)
     fprintf (stderr, "sinopia-cli: warning: %s\n", *w);

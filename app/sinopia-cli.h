@@ -4,6 +4,8 @@
 
 #include <glib.h>
 
+#include "sinopia-job.h"
+
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
 typedef struct {
@@ -15,6 +17,9 @@ typedef struct {
 /* Parses `entries` for a subcommand; on a usage error prints it and returns FALSE. */
 gboolean cli_parse (const char *command, const char *parameter, const char *summary,
                     GOptionEntry *entries, int *argc, char ***argv);
+/* Runs func(data) on a worker thread named `name` while SIGINT / SIGTERM cancel it; returns
+ * its result once it ended. */
+gboolean cli_run_cancellable (const char *name, SinopiaJobFunc func, gpointer data, GError **error);
 /* Prints "sinopia-cli: <message>" on stderr and returns CLI_ERROR. */
 int cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 
