@@ -8,7 +8,6 @@
 
 #include "sinopia-ae-private.h"
 
-#define AE_GROUPS 32
 #define AE_EPS 1e-6f
 /* Largest image side accepted: keeps every pixel count and offset well inside 32 bits. */
 #define MAX_SIDE 16384u
@@ -140,7 +139,7 @@ norm (Run *r, const SinopiaAeNorm *n, Act in, guint out_slot, gboolean silu, Act
   if (r->dry)
     return TRUE;
   SinopiaTensor w = row (n->w, n->c), b = row (n->b, n->c);
-  return sinopia_op_group_norm (r->rec, &x, AE_GROUPS, &w, &b, AE_EPS, silu, &y, error);
+  return sinopia_op_group_norm (r->rec, &x, r->m->cfg.norm_groups, &w, &b, AE_EPS, silu, &y, error);
 }
 
 /* out = shortcut(x) + conv2(swish(norm2(conv1(swish(norm1(x)))))); the result lands in x's

@@ -40,6 +40,7 @@ typedef struct {
   uint32_t ch_mult[SINOPIA_AE_MAX_LEVELS];
   uint32_t num_res_blocks;    /* per encoder level; the decoder has one more */
   uint32_t z_channels;        /* latent channels (16) */
+  uint32_t norm_groups;       /* GroupNorm groups (FLUX: 32; `norm_groups` in ae_params) */
   float scale_factor;         /* latent = scale·(mean − shift); FLUX 0.3611 */
   float shift_factor;         /* FLUX 0.1159 */
 } SinopiaAeConfig;

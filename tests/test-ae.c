@@ -252,6 +252,32 @@ test_memory_estimates (void)
   g_assert_cmpuint (sinopia_ae_decode_tiled_bytes (&flux, 64, 64, 8, 8), ==, 0);
 }
 
+/* `norm_groups` defaults to BFL's 32 and may be lowered for narrow autoencoders; a count that
+ * does not divide every level's width is refused by name. */
+static void
+test_norm_groups (void)
+{
+  const char *base = "{\"in_channels\": 3, \"ch\": 32, \"out_ch\": 3, \"ch_mult\": [1, 2, 4, 4], "
+                     "\"num_res_blocks\": 1, \"z_channels\": 16";
+  SinopiaAeConfig cfg;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *plain = g_strconcat (base, "}", NULL);
+  g_assert_true (sinopia_ae_config_from_json (plain, &cfg, &error));
+  g_assert_cmpuint (cfg.norm_groups, ==, 32);
+  g_autofree char *eight = g_strconcat (base, ", \"norm_groups\": 8}", NULL);
+  g_assert_true (sinopia_ae_config_from_json (eight, &cfg, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (cfg.norm_groups, ==, 8);
+  g_autofree char *bad = g_strconcat (base, ", \"norm_groups\": 12}", NULL);
+  g_assert_false (sinopia_ae_config_from_json (bad, &cfg, &error));
+  g_assert_error (error, SINOPIA_AE_ERROR, SINOPIA_AE_ERROR_CONFIG);
+  g_assert_nonnull (strstr (error->message, "multiple of 12"));
+  g_clear_error (&error);
+  g_autofree char *zero = g_strconcat (base, ", \"norm_groups\": 0}", NULL);
+  g_assert_false (sinopia_ae_config_from_json (zero, &cfg, &error));
+  g_assert_error (error, SINOPIA_AE_ERROR, SINOPIA_AE_ERROR_CONFIG);
+}
+
 /* ---- broken checkpoints ------------------------------------------------------------------ */
 
 typedef struct {
@@ -465,6 +491,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ae/golden", test_golden);
   g_test_add_func ("/ae/tiled", test_tiled);
   g_test_add_func ("/ae/memory-estimates", test_memory_estimates);
+  g_test_add_func ("/ae/norm-groups", test_norm_groups);
   g_test_add_func ("/ae/broken-checkpoints", test_broken_checkpoints);
   g_test_add_func ("/ae/bad-sizes", test_bad_sizes);
   g_test_add_func ("/ae/cancel", test_cancel);

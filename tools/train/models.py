@@ -23,19 +23,21 @@ import torch.nn.functional as F
 # ------------------------------------------------------------------------------------------------
 
 AE_PARAM_KEYS = ("resolution", "in_channels", "ch", "out_ch", "ch_mult", "num_res_blocks", "z_channels",
-                 "scale_factor", "shift_factor")
+                 "norm_groups", "scale_factor", "shift_factor")
 
 
-def _gn(c):
-    return nn.GroupNorm(32, c, eps=1e-6, affine=True)
+def _gn(c, groups):
+    # BFL uses 32 groups; a narrow AE needs fewer, since one channel per group is an instance norm
+    # that maps every flat colour to the same activations.
+    return nn.GroupNorm(groups, c, eps=1e-6, affine=True)
 
 
 class ResnetBlock(nn.Module):
-    def __init__(self, cin, cout):
+    def __init__(self, cin, cout, groups):
         super().__init__()
-        self.norm1 = _gn(cin)
+        self.norm1 = _gn(cin, groups)
         self.conv1 = nn.Conv2d(cin, cout, 3, 1, 1)
-        self.norm2 = _gn(cout)
+        self.norm2 = _gn(cout, groups)
         self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1)
         if cin != cout:
             self.nin_shortcut = nn.Conv2d(cin, cout, 1, 1, 0)
@@ -47,9 +49,9 @@ class ResnetBlock(nn.Module):
 
 
 class AttnBlock(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, groups):
         super().__init__()
-        self.norm = _gn(c)
+        self.norm = _gn(c, groups)
         self.q = nn.Conv2d(c, c, 1)
         self.k = nn.Conv2d(c, c, 1)
         self.v = nn.Conv2d(c, c, 1)
@@ -88,11 +90,11 @@ class _Level(nn.Module):
 
 
 class _Mid(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, groups):
         super().__init__()
-        self.block_1 = ResnetBlock(c, c)
-        self.attn_1 = AttnBlock(c)
-        self.block_2 = ResnetBlock(c, c)
+        self.block_1 = ResnetBlock(c, c, groups)
+        self.attn_1 = AttnBlock(c, groups)
+        self.block_2 = ResnetBlock(c, c, groups)
 
     def forward(self, x):
         return self.block_2(self.attn_1(self.block_1(x)))
@@ -102,6 +104,7 @@ class Encoder(nn.Module):
     def __init__(self, p):
         super().__init__()
         ch, mult, nrb = p["ch"], p["ch_mult"], p["num_res_blocks"]
+        g = p.get("norm_groups", 32)
         self.conv_in = nn.Conv2d(p["in_channels"], ch, 3, 1, 1)
         self.down = nn.ModuleList()
         cin = ch
@@ -109,13 +112,13 @@ class Encoder(nn.Module):
             level = _Level()
             level.block = nn.ModuleList()
             for _ in range(nrb):
-                level.block.append(ResnetBlock(cin, ch * m))
+                level.block.append(ResnetBlock(cin, ch * m, g))
                 cin = ch * m
             if lvl != len(mult) - 1:
                 level.downsample = Downsample(cin)
             self.down.append(level)
-        self.mid = _Mid(cin)
-        self.norm_out = _gn(cin)
+        self.mid = _Mid(cin, g)
+        self.norm_out = _gn(cin, g)
         self.conv_out = nn.Conv2d(cin, 2 * p["z_channels"], 3, 1, 1)
 
     def forward(self, x):
@@ -133,21 +136,22 @@ class Decoder(nn.Module):
     def __init__(self, p):
         super().__init__()
         ch, mult, nrb = p["ch"], p["ch_mult"], p["num_res_blocks"]
+        g = p.get("norm_groups", 32)
         cin = ch * mult[-1]
         self.conv_in = nn.Conv2d(p["z_channels"], cin, 3, 1, 1)
-        self.mid = _Mid(cin)
+        self.mid = _Mid(cin, g)
         levels = [None] * len(mult)
         for lvl in reversed(range(len(mult))):  # execution order: lowest resolution first
             level = _Level()
             level.block = nn.ModuleList()
             for _ in range(nrb + 1):
-                level.block.append(ResnetBlock(cin, ch * mult[lvl]))
+                level.block.append(ResnetBlock(cin, ch * mult[lvl], g))
                 cin = ch * mult[lvl]
             if lvl != 0:
                 level.upsample = Upsample(cin)
             levels[lvl] = level
         self.up = nn.ModuleList(levels)  # index = resolution level, as in the BFL state dict
-        self.norm_out = _gn(cin)
+        self.norm_out = _gn(cin, g)
         self.conv_out = nn.Conv2d(cin, p["out_ch"], 3, 1, 1)
 
     def forward(self, z):
