@@ -214,16 +214,17 @@ sinopia_flux_workspace_free (SinopiaFluxWorkspace *ws)
   sinopia_buffer_free (ws->xm);
   sinopia_buffer_free (ws->qkv);
   sinopia_buffer_free (ws->cat);
+  sinopia_buffer_free (ws->pe);
+  sinopia_buffer_free (ws->rattn);
   g_free (ws);
 }
 
-SinopiaFluxWorkspace *
-sinopia_flux_workspace_new (SinopiaFluxModel *m, uint32_t n_img, uint32_t n_txt, GError **error)
+static SinopiaFluxWorkspace *
+workspace_new (SinopiaFluxModel *m, uint64_t L, GError **error)
 {
-  uint64_t L = (uint64_t) n_img + n_txt, D = m->cfg.hidden_size, M = m->cfg.mlp_hidden;
+  uint64_t D = m->cfg.hidden_size, M = m->cfg.mlp_hidden;
   SinopiaFluxWorkspace *ws = g_new0 (SinopiaFluxWorkspace, 1);
-  ws->n_img = n_img;
-  ws->n_txt = n_txt;
+  ws->rows = (uint32_t) L;
   if (!(ws->x = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * D, error)) ||
       !(ws->xm = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * D, error)) ||
       !(ws->qkv = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, L * 3 * D, error)) ||
@@ -231,6 +232,47 @@ sinopia_flux_workspace_new (SinopiaFluxModel *m, uint32_t n_img, uint32_t n_txt,
     sinopia_flux_workspace_free (ws);
     return NULL;
   }
+  return ws;
+}
+
+SinopiaFluxWorkspace *
+sinopia_flux_workspace_new (SinopiaFluxModel *m, uint32_t n_img, uint32_t n_txt, GError **error)
+{
+  return workspace_new (m, (uint64_t) n_img + n_txt, error);
+}
+
+SinopiaFluxWorkspace *
+sinopia_flux_workspace_new_regional (SinopiaFluxModel *m, SinopiaFluxConditioning *base,
+                                     SinopiaFluxConditioning *regional, gboolean with_base, GError **error)
+{
+  uint32_t hd = sinopia_flux_head_dim (&m->cfg);
+  if (!base || !regional || base->model != m || regional->model != m || base->n_img != regional->n_img) {
+    g_set_error (error, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_INPUT,
+                 "Regional prompting needs a base and a regional conditioning of this model over the same image");
+    return NULL;
+  }
+  uint32_t nb = with_base ? base->n_txt : 0, n = base->n_img, nr = regional->n_txt;
+  uint64_t L = (uint64_t) nb + 2 * n + nr;
+  SinopiaFluxWorkspace *ws = workspace_new (m, MAX (L, (uint64_t) base->n_txt + n), error);
+  if (!ws)
+    return NULL;
+  ws->n_base = nb;
+  ws->n_img = n;
+  ws->n_regional = nr;
+  ws->base = base;
+  ws->regional = regional;
+
+  /* Rows of the layout take the RoPE rows of the token they hold in its own conditioning. */
+  g_autofree float *pe = g_new (float, L * hd);
+  gsize row = hd * sizeof (float);
+  memcpy (pe, base->pe_host, nb * row);
+  memcpy (pe + (gsize) nb * hd, base->pe_host + (gsize) base->n_txt * hd, n * row);
+  memcpy (pe + (gsize) (nb + n) * hd, regional->pe_host, nr * row);
+  memcpy (pe + (gsize) (nb + n + nr) * hd, base->pe_host + (gsize) base->n_txt * hd, n * row);
+  if (!(ws->pe = sinopia__flux_upload_f32 (m->ctx, pe, L * hd, error)) ||
+      !(ws->rattn = sinopia_buffer_new (m->ctx, SINOPIA_DTYPE_F32, ((uint64_t) n + nr) * m->cfg.hidden_size,
+                                        error)))
+    g_clear_pointer (&ws, sinopia_flux_workspace_free);
   return ws;
 }
 
@@ -254,17 +296,32 @@ dump_pe (SinopiaDump *d, const SinopiaFluxConditioning *c, uint32_t hd)
   sinopia_dump_host (d, "inter.pe", pe, 6, (uint64_t[]) { 1, 1, L, pairs, 2, 2 });
 }
 
+
 /* ---- the forward ----------------------------------------------------------------------- */
 
+/* Rows of the activations and where their tokens are.
+ * Plain layout: [text (n_txt) ; image (n_live computed, then n_img − n_live external)].
+ * Regional layout (workspace_new_regional): [base text (nb) ; image (n) ; regional text (nr) ;
+ * image copy (n)]. */
 typedef struct {
   SinopiaFluxModel *m;
   SinopiaFluxWorkspace *ws;
   SinopiaFluxConditioning *c;
+  const SinopiaFluxOptions *o;
+  const SinopiaFluxRegional *rg;   /* NULL: plain layout */
   SinopiaRecorder *rec;
   SinopiaDump *dump;
   SinopiaTensor x, xm, qkv, cat, mods, pe;
-  uint32_t D, M, hd, L;
+  uint32_t D, M, hd;
+  uint32_t n_txt, n_img, n_live;
+  uint32_t nb, nr;
 } Forward;
+
+/* A run of rows that one stream's weights process in a double block. */
+typedef struct {
+  const SinopiaFluxStream *s;
+  uint32_t r0, n, col;
+} Rows;
 
 /* Columns [col, col+D) of this step's modulation row. */
 static SinopiaTensor
@@ -283,20 +340,95 @@ qk_norm_rope (Forward *f, uint32_t r0, uint32_t n, SinopiaBuffer *q_scale, Sinop
   return sinopia_op_qk_norm_rope (f->rec, &qk, &qs, &ks, &pe, f->hd, QK_EPS, error);
 }
 
-/* Joint attention over the whole sequence into the first D columns of `cat`. */
+/* Attention of the queries in rows [r0, r0+nq) over the keys and values in rows [r0, r0+nk)
+ * of qkv, into `out`; bits and key_bias are the op's options (bits: the query side reads the
+ * first nq, the key side the first nk). */
 static gboolean
-attention (Forward *f, GError **error)
+attend (Forward *f, uint32_t r0, uint32_t nq, uint32_t nk, const SinopiaTensor *q_bits, const SinopiaTensor *k_bits,
+        const SinopiaTensor *key_bias, const SinopiaTensor *out, GError **error)
 {
-  SinopiaTensor q = sinopia_tensor_columns (f->qkv, 0, f->D);
-  SinopiaTensor k = sinopia_tensor_columns (f->qkv, f->D, f->D);
-  SinopiaTensor v = sinopia_tensor_columns (f->qkv, 2 * f->D, f->D);
-  SinopiaTensor out = sinopia_tensor_columns (f->cat, 0, f->D);
+  SinopiaTensor q = sinopia_tensor_columns (sinopia_tensor_rows (f->qkv, r0, nq), 0, f->D);
+  SinopiaTensor kv = sinopia_tensor_rows (f->qkv, r0, nk);
+  SinopiaTensor k = sinopia_tensor_columns (kv, f->D, f->D), v = sinopia_tensor_columns (kv, 2 * f->D, f->D);
+  SinopiaTensor qb, kb;
   SinopiaAttentionOptions opts = {
     .n_heads = f->m->cfg.num_heads,
     .head_dim = f->hd,
     .scale = (float) (1.0 / sqrt ((double) f->hd)),
+    .key_bias = key_bias,
   };
-  return sinopia_op_attention (f->rec, &q, &k, &v, &opts, &out, error);
+  if (q_bits) {
+    qb = sinopia_tensor_columns (*q_bits, 0, nq);
+    kb = sinopia_tensor_columns (*k_bits, 0, nk);
+    opts.q_region_bits = &qb;
+    opts.k_region_bits = &kb;
+  }
+  return sinopia_op_attention (f->rec, &q, &k, &v, &opts, out, error);
+}
+
+/* The plain layout's joint attention: computed queries over every key, with the options' rule
+ * and key bias. */
+static gboolean
+plain_attention (Forward *f, GError **error)
+{
+  uint32_t live = f->n_txt + f->n_live;
+  SinopiaTensor out = sinopia_tensor_columns (sinopia_tensor_rows (f->cat, 0, live), 0, f->D);
+  return attend (f, 0, live, f->n_txt + f->n_img, f->o->q_bits, f->o->k_bits, f->o->key_bias, &out, error);
+}
+
+/* r ← (1 − β)·r, then y ← β·b + r: the regional blend. β = 1 leaves y = b bit for bit. */
+static gboolean
+blend (Forward *f, const SinopiaTensor *r, const SinopiaTensor *b, const SinopiaTensor *y, GError **error)
+{
+  float beta = f->rg->base_ratio;
+  return sinopia_op_mul_add (f->rec, r, NULL, NULL, 1.0f - beta, r, error) &&
+         sinopia_op_mul_add (f->rec, b, NULL, r, beta, y, error);
+}
+
+static SinopiaTensor
+attn_rows (const Forward *f, uint32_t r0, uint32_t n)
+{
+  return sinopia_tensor_columns (sinopia_tensor_rows (f->cat, r0, n), 0, f->D);
+}
+
+/* Double block i of the regional layout: base attention over [base text ; image], regional
+ * attention over [image ; regional text] (under the rule when i is on the interval), image
+ * outputs blended. */
+static gboolean
+regional_double_attention (Forward *f, guint i, GError **error)
+{
+  uint32_t nb = f->nb, n = f->n_img, nr = f->nr;
+  SinopiaTensor bits = sinopia_tensor_columns (*f->rg->bits, 0, n + nr);
+  const SinopiaTensor *rule = i % f->rg->double_interval == 0 ? &bits : NULL;
+  if (!nb) {
+    SinopiaTensor out = attn_rows (f, 0, n + nr);
+    return attend (f, 0, n + nr, n + nr, rule, rule, NULL, &out, error);
+  }
+  SinopiaTensor base = attn_rows (f, 0, nb + n), img = attn_rows (f, nb, n), txt = attn_rows (f, nb + n, nr);
+  SinopiaTensor r = whole (f->ws->rattn, n + nr, f->D);
+  SinopiaTensor r_img = sinopia_tensor_rows (r, 0, n), r_txt = sinopia_tensor_rows (r, n, nr);
+  return attend (f, 0, nb + n, nb + n, NULL, NULL, NULL, &base, error) &&
+         attend (f, nb, n + nr, n + nr, rule, rule, NULL, &r, error) &&
+         blend (f, &r_img, &img, &img, error) &&
+         sinopia_op_activation (f->rec, &r_txt, SINOPIA_ACT_NONE, &txt, error);
+}
+
+/* The K/V hooks of layer `layer` on the plain layout: copy the recorded rows out, then the
+ * injected rows in (columns [D, 3D) of qkv: keys, then values). */
+static gboolean
+kv_hooks (Forward *f, guint layer, GError **error)
+{
+  const SinopiaFluxKV *sets[2] = { f->o->record, f->o->inject };
+  for (guint s = 0; s < 2; s++) {
+    if (!sets[s] || !sets[s]->layers[layer].buffer)
+      continue;
+    const SinopiaTensor *ext = &sets[s]->layers[layer];
+    SinopiaTensor rows = sinopia_tensor_rows (f->qkv, f->n_txt + sets[s]->first_row, ext->rows);
+    SinopiaTensor kv = sinopia_tensor_columns (rows, f->D, 2 * f->D);
+    if (!sinopia_op_activation (f->rec, s == 0 ? &kv : ext, SINOPIA_ACT_NONE, s == 0 ? ext : &kv, error))
+      return FALSE;
+  }
+  return TRUE;
 }
 
 /* x[R] += gate ⊙ lin(in[R]), the gate fused into the matmul */
@@ -310,42 +442,60 @@ gated_linear (Forward *f, const SinopiaTensor *in, const SinopiaLinear *lin, uin
   return sinopia_op_matmul_gated (f->rec, in, &w, lin->b ? &b : NULL, gate, &x, error);
 }
 
+static guint
+double_rows (const Forward *f, guint i, Rows *rows)
+{
+  SinopiaFluxDoubleBlock *b = &f->m->doubles[i];
+  uint32_t img_col = f->m->double_mod_col[i], txt_col = img_col + 6 * f->D;
+  guint k = 0;
+  if (!f->rg) {
+    rows[k++] = (Rows) { &b->txt, 0, f->n_txt, txt_col };
+    rows[k++] = (Rows) { &b->img, f->n_txt, f->n_live, img_col };
+    return k;
+  }
+  if (f->nb)
+    rows[k++] = (Rows) { &b->txt, 0, f->nb, txt_col };
+  rows[k++] = (Rows) { &b->img, f->nb, f->n_img, img_col };
+  rows[k++] = (Rows) { &b->txt, f->nb + f->n_img, f->nr, txt_col };
+  return k;
+}
+
 static gboolean
 double_block (Forward *f, guint i, GError **error)
 {
-  SinopiaFluxDoubleBlock *b = &f->m->doubles[i];
-  const SinopiaFluxStream *streams[2] = { &b->txt, &b->img };
-  uint32_t r0[2] = { 0, f->c->n_txt }, n[2] = { f->c->n_txt, f->c->n_img };
-  uint32_t col[2] = { f->m->double_mod_col[i] + 6 * f->D, f->m->double_mod_col[i] };
+  Rows rows[3];
+  guint n_rows = double_rows (f, i, rows);
 
-  for (guint s = 0; s < 2; s++) {
-    SinopiaTensor x = sinopia_tensor_rows (f->x, r0[s], n[s]), xm = sinopia_tensor_rows (f->xm, r0[s], n[s]);
-    SinopiaTensor qkv = sinopia_tensor_rows (f->qkv, r0[s], n[s]);
-    SinopiaTensor shift = mod_chunk (f, col[s]), scale = mod_chunk (f, col[s] + f->D);
+  for (guint s = 0; s < n_rows; s++) {
+    const Rows *r = &rows[s];
+    SinopiaTensor x = sinopia_tensor_rows (f->x, r->r0, r->n), xm = sinopia_tensor_rows (f->xm, r->r0, r->n);
+    SinopiaTensor qkv = sinopia_tensor_rows (f->qkv, r->r0, r->n);
+    SinopiaTensor shift = mod_chunk (f, r->col), scale = mod_chunk (f, r->col + f->D);
     if (!sinopia_op_layer_norm (f->rec, &x, NULL, NULL, &shift, &scale, LN_EPS, &xm, error) ||
-        !record_linear (f->rec, &xm, &streams[s]->qkv, SINOPIA_ACT_NONE, FALSE, &qkv, error) ||
-        !qk_norm_rope (f, r0[s], n[s], streams[s]->q_scale, streams[s]->k_scale, error))
+        !record_linear (f->rec, &xm, &r->s->qkv, SINOPIA_ACT_NONE, FALSE, &qkv, error) ||
+        !qk_norm_rope (f, r->r0, r->n, r->s->q_scale, r->s->k_scale, error))
       return FALSE;
   }
-  if (!attention (f, error))
+  if (f->rg ? !regional_double_attention (f, i, error) : !kv_hooks (f, i, error) || !plain_attention (f, error))
     return FALSE;
-  for (guint s = 0; s < 2; s++) {
-    SinopiaTensor x = sinopia_tensor_rows (f->x, r0[s], n[s]), xm = sinopia_tensor_rows (f->xm, r0[s], n[s]);
-    SinopiaTensor rows = sinopia_tensor_rows (f->cat, r0[s], n[s]);
-    SinopiaTensor attn = sinopia_tensor_columns (rows, 0, f->D), h = sinopia_tensor_columns (rows, f->D, f->M);
-    SinopiaTensor gate1 = mod_chunk (f, col[s] + 2 * f->D), shift2 = mod_chunk (f, col[s] + 3 * f->D);
-    SinopiaTensor scale2 = mod_chunk (f, col[s] + 4 * f->D), gate2 = mod_chunk (f, col[s] + 5 * f->D);
-    if (!gated_linear (f, &attn, &streams[s]->proj, r0[s], n[s], &gate1, error) ||
+  for (guint s = 0; s < n_rows; s++) {
+    const Rows *r = &rows[s];
+    SinopiaTensor x = sinopia_tensor_rows (f->x, r->r0, r->n), xm = sinopia_tensor_rows (f->xm, r->r0, r->n);
+    SinopiaTensor cat = sinopia_tensor_rows (f->cat, r->r0, r->n);
+    SinopiaTensor attn = sinopia_tensor_columns (cat, 0, f->D), h = sinopia_tensor_columns (cat, f->D, f->M);
+    SinopiaTensor gate1 = mod_chunk (f, r->col + 2 * f->D), shift2 = mod_chunk (f, r->col + 3 * f->D);
+    SinopiaTensor scale2 = mod_chunk (f, r->col + 4 * f->D), gate2 = mod_chunk (f, r->col + 5 * f->D);
+    if (!gated_linear (f, &attn, &r->s->proj, r->r0, r->n, &gate1, error) ||
         !sinopia_op_layer_norm (f->rec, &x, NULL, NULL, &shift2, &scale2, LN_EPS, &xm, error) ||
-        !record_linear (f->rec, &xm, &streams[s]->mlp0, SINOPIA_ACT_GELU_TANH, FALSE, &h, error) ||
-        !gated_linear (f, &h, &streams[s]->mlp2, r0[s], n[s], &gate2, error))
+        !record_linear (f->rec, &xm, &r->s->mlp0, SINOPIA_ACT_GELU_TANH, FALSE, &h, error) ||
+        !gated_linear (f, &h, &r->s->mlp2, r->r0, r->n, &gate2, error))
       return FALSE;
   }
   if (f->dump) {
     g_autofree char *img = g_strdup_printf ("inter.double_blocks.%u.img", i);
     g_autofree char *txt = g_strdup_printf ("inter.double_blocks.%u.txt", i);
-    SinopiaTensor ti = sinopia_tensor_rows (f->x, f->c->n_txt, f->c->n_img);
-    SinopiaTensor tt = sinopia_tensor_rows (f->x, 0, f->c->n_txt);
+    SinopiaTensor ti = sinopia_tensor_rows (f->x, f->n_txt, f->n_live);
+    SinopiaTensor tt = sinopia_tensor_rows (f->x, 0, f->n_txt);
     if (!sinopia_dump_record (f->dump, f->m->ctx, f->rec, &ti, 0, NULL, error, "%s", img) ||
         !sinopia_dump_record (f->dump, f->m->ctx, f->rec, &tt, 0, NULL, error, "%s", txt))
       return FALSE;
@@ -353,23 +503,112 @@ double_block (Forward *f, guint i, GError **error)
   return TRUE;
 }
 
+/* Single block i of the regional layout, after the per-token work: regional attention over
+ * [regional text ; image copy] (under the rule when i is on the interval), base attention
+ * over [base text ; image], the copy's image outputs blended. */
+static gboolean
+regional_single_attention (Forward *f, guint i, GError **error)
+{
+  uint32_t nb = f->nb, n = f->n_img, nr = f->nr;
+  SinopiaTensor bits = sinopia_tensor_columns (*f->rg->bits, n, nr + n);
+  const SinopiaTensor *rule = i % f->rg->single_interval == 0 ? &bits : NULL;
+  SinopiaTensor regional = attn_rows (f, nb + n, nr + n);
+  if (!attend (f, nb + n, nr + n, nr + n, rule, rule, NULL, &regional, error))
+    return FALSE;
+  if (!nb)
+    return TRUE;
+  SinopiaTensor base = attn_rows (f, 0, nb + n), img = attn_rows (f, nb, n), copy = attn_rows (f, nb + n + nr, n);
+  return attend (f, 0, nb + n, nb + n, NULL, NULL, NULL, &base, error) && blend (f, &copy, &img, &copy, error);
+}
+
 static gboolean
 single_block (Forward *f, guint i, GError **error)
 {
   SinopiaFluxSingleBlock *b = &f->m->singles[i];
   uint32_t col = f->m->single_mod_col[i];
+  /* the regional layout without base rows skips the first image (only its copy is used) */
+  uint32_t r0 = f->rg && !f->nb ? f->n_img : 0;
+  uint32_t L = f->rg ? f->nb + 2 * f->n_img + f->nr : f->n_txt + f->n_live;
   SinopiaTensor shift = mod_chunk (f, col), scale = mod_chunk (f, col + f->D), gate = mod_chunk (f, col + 2 * f->D);
-  SinopiaTensor h = sinopia_tensor_columns (f->cat, f->D, f->M);
+  SinopiaTensor x = sinopia_tensor_rows (f->x, r0, L - r0), xm = sinopia_tensor_rows (f->xm, r0, L - r0);
+  SinopiaTensor qkv = sinopia_tensor_rows (f->qkv, r0, L - r0), cat = sinopia_tensor_rows (f->cat, r0, L - r0);
+  SinopiaTensor h = sinopia_tensor_columns (cat, f->D, f->M);
 
-  if (!sinopia_op_layer_norm (f->rec, &f->x, NULL, NULL, &shift, &scale, LN_EPS, &f->xm, error) ||
-      !record_linear (f->rec, &f->xm, &b->qkv, SINOPIA_ACT_NONE, FALSE, &f->qkv, error) ||
-      !record_linear (f->rec, &f->xm, &b->mlp, SINOPIA_ACT_GELU_TANH, FALSE, &h, error) ||
-      !qk_norm_rope (f, 0, f->L, b->q_scale, b->k_scale, error) ||
-      !attention (f, error) ||
-      !gated_linear (f, &f->cat, &b->linear2, 0, f->L, &gate, error))
+  if (!sinopia_op_layer_norm (f->rec, &x, NULL, NULL, &shift, &scale, LN_EPS, &xm, error) ||
+      !record_linear (f->rec, &xm, &b->qkv, SINOPIA_ACT_NONE, FALSE, &qkv, error) ||
+      !record_linear (f->rec, &xm, &b->mlp, SINOPIA_ACT_GELU_TANH, FALSE, &h, error) ||
+      !qk_norm_rope (f, r0, L - r0, b->q_scale, b->k_scale, error))
     return FALSE;
-  if (f->dump) {
-    return sinopia_dump_record (f->dump, f->m->ctx, f->rec, &f->x, 0, NULL, error, "inter.single_blocks.%u", i);
+  if (f->rg ? !regional_single_attention (f, i, error)
+            : !kv_hooks (f, f->m->cfg.depth + i, error) || !plain_attention (f, error))
+    return FALSE;
+  if (!gated_linear (f, &cat, &b->linear2, r0, L - r0, &gate, error))
+    return FALSE;
+  if (f->dump)
+    return sinopia_dump_record (f->dump, f->m->ctx, f->rec, &x, 0, NULL, error, "inter.single_blocks.%u", i);
+  return TRUE;
+}
+
+uint32_t
+sinopia_flux_n_layers (const SinopiaFluxConfig *cfg)
+{
+  return cfg->depth + cfg->depth_single;
+}
+
+static gboolean
+input_error (GError **error, const char *msg)
+{
+  g_set_error_literal (error, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_INPUT, msg);
+  return FALSE;
+}
+
+/* Every view of a K/V set lies inside image rows [0, limit) and is [rows, 2D]. */
+static gboolean
+kv_fits (const Forward *f, const SinopiaFluxKV *kv, uint32_t limit)
+{
+  for (uint32_t l = 0; l < sinopia_flux_n_layers (&f->m->cfg); l++) {
+    const SinopiaTensor *t = &kv->layers[l];
+    if (t->buffer && ((uint64_t) kv->first_row + t->rows > limit || t->cols != 2 * f->D))
+      return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+check_options (Forward *f, GError **error)
+{
+  const SinopiaFluxOptions *o = f->o;
+  const SinopiaFluxRegional *rg = o->regional;
+  uint32_t L = f->n_txt + f->n_img;
+  if (rg) {
+    if (o->q_bits || o->k_bits || o->key_bias || o->record || o->inject || o->n_external)
+      return input_error (error, "Regional prompting cannot be combined with other forward options");
+    if (!rg->regional || f->ws->regional != rg->regional || f->ws->base != f->c)
+      return input_error (error, "The workspace was not made for this regional prompting");
+    if (!rg->bits || rg->bits->cols != 2 * f->n_img + f->nr)
+      return input_error (error, "The region bits must cover the image twice and the regional text");
+    if (!(rg->base_ratio >= 0.0f && rg->base_ratio <= 1.0f) || (rg->base_ratio > 0.0f && !f->nb))
+      return input_error (error, "base_ratio must lie in [0, 1] (above 0 the workspace needs the base rows)");
+    if (!rg->double_interval || !rg->single_interval)
+      return input_error (error, "The injection intervals must be at least 1");
+    if (f->dump)
+      return input_error (error, "Intermediates are dumped for plain forwards only");
+    return TRUE;
+  }
+  if ((!o->q_bits) != (!o->k_bits) || (o->q_bits && (o->q_bits->cols != L || o->k_bits->cols != L)) ||
+      (o->key_bias && o->key_bias->cols != L))
+    return input_error (error, "Attention bits and key bias must cover every text and image token");
+  if (o->n_external >= f->n_img)
+    return input_error (error, "At least one image token must be computed");
+  if ((o->record && !kv_fits (f, o->record, f->n_live)) || (o->inject && !kv_fits (f, o->inject, f->n_img)))
+    return input_error (error, "Recorded K/V must lie in the computed image tokens and injected K/V in the image, "
+                               "each view [rows, 2·hidden]");
+  if (o->n_external) {
+    if (!o->inject || o->inject->first_row > f->n_live)
+      return input_error (error, "External image tokens need injected K/V");
+    for (uint32_t l = 0; l < sinopia_flux_n_layers (&f->m->cfg); l++)
+      if (!o->inject->layers[l].buffer || o->inject->first_row + o->inject->layers[l].rows != f->n_img)
+        return input_error (error, "Injected K/V must cover the external image tokens in every layer");
   }
   return TRUE;
 }
@@ -379,37 +618,59 @@ sinopia_flux_forward (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFlux
                       const SinopiaTensor *img, const SinopiaTensor *pred, SinopiaRecorder *rec,
                       SinopiaDump *dump, GError **error)
 {
-  const SinopiaFluxConfig *cfg = &m->cfg;
-  Forward f = { .m = m, .ws = ws, .c = c, .rec = rec, .dump = dump };
+  return sinopia_flux_forward_with (m, ws, c, step, NULL, img, pred, rec, dump, error);
+}
 
-  if (!ws || !c || c->model != m || ws->n_img != c->n_img || ws->n_txt != c->n_txt || step >= c->n_steps) {
-    g_set_error (error, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_INPUT,
-                 "The workspace, conditioning and step do not belong together");
-    return FALSE;
-  }
-  if (!img || !pred || img->rows != c->n_img || img->cols != cfg->in_channels || pred->rows != c->n_img ||
-      pred->cols != cfg->out_channels) {
-    g_set_error (error, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_INPUT,
-                 "The latent must be %u tokens × %u features and the prediction %u × %u", c->n_img,
-                 cfg->in_channels, c->n_img, cfg->out_channels);
-    return FALSE;
-  }
+gboolean
+sinopia_flux_forward_with (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFluxConditioning *c, guint step,
+                           const SinopiaFluxOptions *opts, const SinopiaTensor *img, const SinopiaTensor *pred,
+                           SinopiaRecorder *rec, SinopiaDump *dump, GError **error)
+{
+  static const SinopiaFluxOptions plain = { 0 };
+  const SinopiaFluxConfig *cfg = &m->cfg;
+  Forward f = { .m = m, .ws = ws, .c = c, .o = opts ? opts : &plain, .rec = rec, .dump = dump };
+
+  if (!ws || !c || c->model != m || ws->rows < c->n_txt + c->n_img || step >= c->n_steps)
+    return input_error (error, "The workspace, conditioning and step do not belong together");
+  f.rg = f.o->regional;
   f.D = cfg->hidden_size;
   f.M = cfg->mlp_hidden;
   f.hd = sinopia_flux_head_dim (cfg);
-  f.L = c->n_txt + c->n_img;
-  f.x = whole (ws->x, f.L, f.D);
-  f.xm = whole (ws->xm, f.L, f.D);
-  f.qkv = whole (ws->qkv, f.L, 3 * f.D);
-  f.cat = whole (ws->cat, f.L, f.D + f.M);
+  f.n_txt = c->n_txt;
+  f.n_img = c->n_img;
+  f.n_live = c->n_img - MIN (f.o->n_external, c->n_img);
+  f.nb = ws->n_base;
+  f.nr = ws->n_regional;
+  if (!check_options (&f, error))
+    return FALSE;
+  if (!img || !pred || img->rows != f.n_live || img->cols != cfg->in_channels || pred->rows != f.n_live ||
+      pred->cols != cfg->out_channels) {
+    g_set_error (error, SINOPIA_FLUX_ERROR, SINOPIA_FLUX_ERROR_INPUT,
+                 "The latent must be %u tokens × %u features and the prediction %u × %u", f.n_live,
+                 cfg->in_channels, f.n_live, cfg->out_channels);
+    return FALSE;
+  }
+  f.x = whole (ws->x, ws->rows, f.D);
+  f.xm = whole (ws->xm, ws->rows, f.D);
+  f.qkv = whole (ws->qkv, ws->rows, 3 * f.D);
+  f.cat = whole (ws->cat, ws->rows, f.D + f.M);
   f.mods = sinopia_tensor_rows (whole (c->mods, c->n_steps, m->mod_cols), step, 1);
-  f.pe = whole (c->pe, f.L, f.hd);
+  f.pe = f.rg ? whole (ws->pe, ws->rows, f.hd) : whole (c->pe, f.n_txt + f.n_img, f.hd);
 
-  SinopiaTensor x_txt = sinopia_tensor_rows (f.x, 0, c->n_txt), x_img = sinopia_tensor_rows (f.x, c->n_txt, c->n_img);
-  SinopiaTensor ctxt = whole (c->txt, c->n_txt, f.D);
-  if (!sinopia_op_activation (rec, &ctxt, SINOPIA_ACT_NONE, &x_txt, error) ||
+  /* text rows from the conditioning(s), image rows from img_in */
+  uint32_t img_row = f.rg ? f.nb : f.n_txt;
+  SinopiaTensor x_img = sinopia_tensor_rows (f.x, img_row, f.n_live);
+  SinopiaTensor x_txt = sinopia_tensor_rows (f.x, 0, img_row);
+  SinopiaTensor ctxt = whole (c->txt, img_row, f.D);
+  if ((img_row && !sinopia_op_activation (rec, &ctxt, SINOPIA_ACT_NONE, &x_txt, error)) ||
       !record_linear (rec, img, &m->img_in, SINOPIA_ACT_NONE, FALSE, &x_img, error))
     return FALSE;
+  if (f.rg) {
+    SinopiaTensor rtxt = whole (f.rg->regional->txt, f.nr, f.D);
+    SinopiaTensor x_rtxt = sinopia_tensor_rows (f.x, f.nb + f.n_img, f.nr);
+    if (!sinopia_op_activation (rec, &rtxt, SINOPIA_ACT_NONE, &x_rtxt, error))
+      return FALSE;
+  }
   if (dump) {
     SinopiaTensor vec = sinopia_tensor_rows (whole (c->vec, c->n_steps, f.D), step, 1);
     dump_pe (dump, c, f.hd);
@@ -419,13 +680,21 @@ sinopia_flux_forward (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFlux
       return FALSE;
   }
   for (guint i = 0; i < cfg->depth; i++)
-    if (!double_block (&f, i, error))
+    if (!(f.o->bypass && f.o->bypass[i]) && !double_block (&f, i, error))
       return FALSE;
+  if (f.rg) {
+    /* the regional sequence of the single blocks carries its own copy of the image */
+    img_row = f.nb + f.n_img + f.nr;
+    SinopiaTensor copy = sinopia_tensor_rows (f.x, img_row, f.n_img);
+    if (!sinopia_op_activation (rec, &x_img, SINOPIA_ACT_NONE, &copy, error))
+      return FALSE;
+    x_img = copy;
+  }
   for (guint i = 0; i < cfg->depth_single; i++)
-    if (!single_block (&f, i, error))
+    if (!(f.o->bypass && f.o->bypass[cfg->depth + i]) && !single_block (&f, i, error))
       return FALSE;
 
-  SinopiaTensor xm_img = sinopia_tensor_rows (f.xm, c->n_txt, c->n_img);
+  SinopiaTensor xm_img = sinopia_tensor_rows (f.xm, img_row, f.n_live);
   SinopiaTensor shift = mod_chunk (&f, m->final_mod_col), scale = mod_chunk (&f, m->final_mod_col + f.D);
   return sinopia_op_layer_norm (rec, &x_img, NULL, NULL, &shift, &scale, LN_EPS, &xm_img, error) &&
          record_linear (rec, &xm_img, &m->final_linear, SINOPIA_ACT_NONE, FALSE, pred, error);

@@ -56,11 +56,16 @@ struct _SinopiaFluxConditioning {
 };
 
 struct _SinopiaFluxWorkspace {
-  uint32_t n_img, n_txt;
+  uint32_t rows;               /* L: capacity of every buffer below */
   SinopiaBuffer *x;            /* [L, D], txt rows then img rows */
   SinopiaBuffer *xm;           /* [L, D] normed + modulated */
   SinopiaBuffer *qkv;          /* [L, 3D] */
   SinopiaBuffer *cat;          /* [L, D + M]: attention out | GELU(mlp) */
+  /* regional workspaces only (rows = n_base + 2·n_img + n_regional): */
+  uint32_t n_base, n_img, n_regional;  /* base text rows (0 or T), image rows, regional text rows */
+  SinopiaBuffer *pe;           /* RoPE table of [base text ; image ; regional text ; image] */
+  SinopiaBuffer *rattn;        /* [n_img + n_regional, D]: the regional attention's output */
+  const SinopiaFluxConditioning *base, *regional;  /* the pair it was made for (identity only) */
 };
 
 /* f32 host copy of (rows × cols) into a new device buffer. */

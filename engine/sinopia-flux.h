@@ -97,10 +97,63 @@ uint32_t sinopia_flux_conditioning_n_img (const SinopiaFluxConditioning *cond);
 
 typedef struct _SinopiaFluxWorkspace SinopiaFluxWorkspace;
 
-/* Activation buffers for sequences of n_img + n_txt tokens. (transfer full). */
+/* Activation buffers for sequences of n_img + n_txt tokens (or fewer). (transfer full). */
 SinopiaFluxWorkspace *sinopia_flux_workspace_new (SinopiaFluxModel *model, uint32_t n_img, uint32_t n_txt,
                                                   GError **error);
+/* A workspace that also runs regional prompting (SinopiaFluxRegional) for `base` (the base
+ * prompt) and `regional` (the regional prompts): rows for [base text ; image ; regional text ;
+ * image copy], the RoPE table of that layout and the regional attention's output. Without
+ * `with_base` the base rows are left out, for base_ratio 0. It runs plain forwards of `base`
+ * too. (transfer full). */
+SinopiaFluxWorkspace *sinopia_flux_workspace_new_regional (SinopiaFluxModel *model, SinopiaFluxConditioning *base,
+                                                           SinopiaFluxConditioning *regional, gboolean with_base,
+                                                           GError **error);
 void sinopia_flux_workspace_free (SinopiaFluxWorkspace *ws);
+
+/* ---- method options of the forward (design.md "Where each method hooks in") ------------ */
+
+/* Regional prompting during one forward (../shared/docs/algorithms.md §1.5): the image tokens
+ * attend once with the base prompt unmasked and once with the regional prompts under the
+ * region rule, and their attention outputs are blended as (1 − β)·regional + β·base. Double
+ * blocks keep a base and a regional text stream; single blocks run two whole sequences
+ * [base text ; image] and [regional text ; image copy], and the output is the copy's. */
+typedef struct {
+  /* the N regional prompts' text tokens concatenated (n_txt = N·T, ids all zero), the base
+   * prompt's y and the same timesteps as the base conditioning */
+  SinopiaFluxConditioning *regional;
+  /* u32 [1, 2·n_img + N·T]: region bits (sinopia-regional.h) of [image ; regional text ; image] —
+   * double blocks read the first n_img + N·T, single blocks the last N·T + n_img */
+  const SinopiaTensor *bits;
+  float base_ratio;              /* β in [0, 1]; with 0 the base branch is skipped */
+  /* the rule is applied in double block l iff l mod double_interval = 0 (single blocks alike);
+   * other blocks attend over all regional prompts and the image unmasked. Both ≥ 1. */
+  guint double_interval, single_interval;
+} SinopiaFluxRegional;
+
+/* Keys and values of a run of image tokens, after QK-norm and RoPE, one view per layer:
+ * layers are numbered globally, double blocks first, then single blocks. Each view is
+ * [rows, 2·hidden] (the keys' columns, then the values'); a view whose buffer is NULL skips
+ * its layer. */
+typedef struct {
+  const SinopiaTensor *layers;   /* depth + depth_single views */
+  uint32_t first_row;            /* the image token (row of img, from 0) of each view's row 0 */
+} SinopiaFluxKV;
+
+/* A zeroed struct is the plain forward. Regional prompting excludes the other options. */
+typedef struct {
+  const SinopiaFluxRegional *regional;
+  /* attention rule on the [text ; image] rows (sinopia_op_attention's region bits):
+   * u32 [1, n_txt + n_img] each; both or neither */
+  const SinopiaTensor *q_bits, *k_bits;
+  const SinopiaTensor *key_bias;   /* f32 [1, n_txt + n_img]: added to the score of that key */
+  const SinopiaFluxKV *record;     /* copied out of every layer that has a view */
+  const SinopiaFluxKV *inject;     /* written over the computed K/V in every layer that has a view */
+  /* The last n_external image tokens are not computed: they have no queries and no output,
+   * and their keys and values come from `inject`, which must cover them in every layer.
+   * img and pred then have n_img − n_external rows. */
+  uint32_t n_external;
+  const gboolean *bypass;          /* per layer: TRUE skips the block (output = input); may be NULL */
+} SinopiaFluxOptions;
 
 /* Records one transformer forward for step `step` of the conditioning into `rec`:
  * img [n_img, in_channels] f32 (packed latent) → pred [n_img, out_channels] f32.
@@ -109,5 +162,13 @@ void sinopia_flux_workspace_free (SinopiaFluxWorkspace *ws);
 gboolean sinopia_flux_forward (SinopiaFluxModel *model, SinopiaFluxWorkspace *ws, SinopiaFluxConditioning *cond,
                                guint step, const SinopiaTensor *img, const SinopiaTensor *pred,
                                SinopiaRecorder *rec, SinopiaDump *dump, GError **error);
+/* The same forward with method options (`opts` NULL: plain). Buffers the options name must
+ * outlive the submit. */
+gboolean sinopia_flux_forward_with (SinopiaFluxModel *model, SinopiaFluxWorkspace *ws, SinopiaFluxConditioning *cond,
+                                    guint step, const SinopiaFluxOptions *opts, const SinopiaTensor *img,
+                                    const SinopiaTensor *pred, SinopiaRecorder *rec, SinopiaDump *dump,
+                                    GError **error);
+/* Number of layers (depth + depth_single), the length of SinopiaFluxKV and bypass arrays. */
+uint32_t sinopia_flux_n_layers (const SinopiaFluxConfig *cfg);
 
 G_END_DECLS

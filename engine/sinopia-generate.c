@@ -6,13 +6,17 @@
 #include <string.h>
 
 #include "sinopia-generate.h"
+#include "sinopia-regional.h"
 
 G_DEFINE_QUARK (sinopia-generate-error-quark, sinopia_generate_error)
 
 void
 sinopia_generate_params_init (SinopiaGenerateParams *p)
 {
-  *p = (SinopiaGenerateParams) { .negative = "", .guidance = NAN };
+  *p = (SinopiaGenerateParams) {
+    .negative = "", .guidance = NAN,
+    .base_ratio = NAN, .mask_inject_steps = -1, .double_interval = -1, .single_interval = -1,
+  };
 }
 
 void
@@ -84,7 +88,8 @@ tokenize (const SinopiaSentencepiece *sp, const char *text, uint32_t L, int32_t 
   return TRUE;
 }
 
-/* Tokens and encodings of one prompt: txt [t5_max_length, d_model] and y [vec]. */
+/* Tokens and encodings of one prompt: txt [t5_max_length, d_model] and y [vec] (y NULL: T5 only,
+ * as regional prompts need). */
 static gboolean
 encode_prompt (SinopiaModel *model, const char *what, const char *text, float *txt, float *y, GPtrArray *warnings,
                GError **error)
@@ -96,19 +101,17 @@ encode_prompt (SinopiaModel *model, const char *what, const char *text, float *t
 
   if (!tokenize (sinopia_model_t5_tokenizer (model), text, L5, -1, info->eos_id, info->pad_id, t5_ids, &n5,
                  error) ||
-      !tokenize (sinopia_model_clip_tokenizer (model), text, Lc, info->bos_id, info->eos_id, info->eos_id,
-                 clip_ids, &nc, error))
+      (y && !tokenize (sinopia_model_clip_tokenizer (model), text, Lc, info->bos_id, info->eos_id, info->eos_id,
+                       clip_ids, &nc, error)))
     return FALSE;
   if (n5 > L5 - 1)
     g_ptr_array_add (warnings, g_strdup_printf ("The %s has %" G_GSIZE_FORMAT " tokens; the T5 encoder reads the "
                                                 "first %u of them", what, n5, L5 - 1));
-  if (nc > Lc - 2)
+  if (y && nc > Lc - 2)
     g_ptr_array_add (warnings, g_strdup_printf ("The %s has %" G_GSIZE_FORMAT " tokens; the CLIP encoder reads the "
                                                 "first %u of them", what, nc, Lc - 2));
-  if (!sinopia_t5_encode (sinopia_model_t5 (model), t5_ids, NULL, L5, txt, NULL, error) ||
-      !sinopia_clip_encode (sinopia_model_clip (model), clip_ids, NULL, Lc, NULL, y, NULL, error))
-    return FALSE;
-  return TRUE;
+  return sinopia_t5_encode (sinopia_model_t5 (model), t5_ids, NULL, L5, txt, NULL, error) &&
+         (!y || sinopia_clip_encode (sinopia_model_clip (model), clip_ids, NULL, Lc, NULL, y, NULL, error));
 }
 
 /* The reference get_schedule with the file's shift line; FLUX's own line (0.5 at 256 tokens,
@@ -160,6 +163,121 @@ check_params (const SinopiaGenerateParams *p, GError **error)
     g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
                  "Steps must be at most %u and the guidance finite", SINOPIA_MODEL_MAX_STEPS);
     return FALSE;
+  }
+  return TRUE;
+}
+
+/* Regional prompting's part of a request: the regional prompts' T5 tokens and the row bits. */
+typedef struct {
+  float *txt;          /* [n_entries · T, context_in_dim] */
+  uint32_t *bits;      /* [2·n_img + n_entries · T] */
+  guint n_entries, steps, double_interval, single_interval;
+  float base_ratio;
+} Regional;
+
+static void
+regional_clear (Regional *r)
+{
+  g_free (r->txt);
+  g_free (r->bits);
+}
+
+/* A parameter's value, else the model's, else the reference's. */
+static gboolean
+resolve_interval (int param, guint model_value, guint n_blocks, const char *what, guint *out, GError **error)
+{
+  if (param == 0 || param < -1) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "The %s injection interval must be at least 1 (1: the rule in every block)", what);
+    return FALSE;
+  }
+  /* the reference's default when the key is absent: the rule in block 0 only */
+  *out = param > 0 ? (guint) param : model_value ? model_value : MAX (n_blocks, 1);
+  return TRUE;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Regional, regional_clear)
+
+static gboolean
+regional_defaults (SinopiaModel *model, const SinopiaGenerateParams *p, guint steps, Regional *r, GError **error)
+{
+  const SinopiaModelInfo *info = sinopia_model_info (model);
+  const SinopiaFluxConfig *fc = sinopia_flux_model_config (sinopia_model_flux (model));
+  r->base_ratio = isnan (p->base_ratio) ? info->regional.base_ratio : p->base_ratio;
+  if (!(r->base_ratio >= 0.0f && r->base_ratio <= 1.0f) || p->mask_inject_steps < -1) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "The base ratio must lie in [0, 1] and the injection steps must not be negative");
+    return FALSE;
+  }
+  if (p->mask_inject_steps >= 0)
+    r->steps = (guint) p->mask_inject_steps;
+  else if (info->regional.mask_inject_steps >= 0)
+    r->steps = (guint) info->regional.mask_inject_steps;
+  else if (!isnan (info->regional.injection_end))
+    r->steps = (guint) lround (info->regional.injection_end * steps);
+  else
+    r->steps = 5;
+  r->steps = MIN (r->steps, steps);
+  return resolve_interval (p->double_interval, info->regional.double_interval, fc->depth, "double-block",
+                           &r->double_interval, error) &&
+         resolve_interval (p->single_interval, info->regional.single_interval, fc->depth_single, "single-block",
+                           &r->single_interval, error);
+}
+
+/* Checks the regions, turns rectangles into masks, finds the token bits and encodes the
+ * regional prompts (the regions', then the background's when it is needed). */
+static gboolean
+prepare_regional (SinopiaModel *model, const SinopiaGenerateParams *p, const SinopiaImage *img, uint32_t patch,
+                  GPtrArray *warnings, Regional *r, GError **error)
+{
+  const SinopiaModelInfo *info = sinopia_model_info (model);
+  const SinopiaFluxConfig *fc = sinopia_flux_model_config (sinopia_model_flux (model));
+  uint32_t W = img->width, H = img->height, T = info->t5_max_length, n_img = (W / patch) * (H / patch);
+  g_autoptr (GPtrArray) owned = g_ptr_array_new_with_free_func (g_free);
+  const guint8 *masks[SINOPIA_MAX_REGIONS];
+
+  if (p->n_regions > SINOPIA_MAX_REGIONS || (p->n_regions && !p->regions)) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "%u regions are more than the %u regional prompting takes", p->n_regions, SINOPIA_MAX_REGIONS);
+    return FALSE;
+  }
+  for (guint i = 0; i < p->n_regions; i++) {
+    const SinopiaRegion *g = &p->regions[i];
+    if (!g->prompt || !g_utf8_validate (g->prompt, -1, NULL) ||
+        (p->background_prompt && !g_utf8_validate (p->background_prompt, -1, NULL))) {
+      g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                   "Region %u needs a prompt of UTF-8 text (and the background prompt must be UTF-8)", i + 1);
+      return FALSE;
+    }
+    if (g->mask) {
+      masks[i] = g->mask;
+      continue;
+    }
+    if (!g->w || !g->h || (uint64_t) g->x + g->w > W || (uint64_t) g->y + g->h > H) {
+      g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                   "Region %u (%u,%u %u×%u) must be a non-empty rectangle inside the %u×%u image", i + 1, g->x,
+                   g->y, g->w, g->h, W, H);
+      return FALSE;
+    }
+    guint8 *m = g_malloc0 ((gsize) W * H);
+    for (uint32_t y = g->y; y < g->y + g->h; y++)
+      memset (m + (gsize) y * W + g->x, 1, g->w);
+    g_ptr_array_add (owned, m);
+    masks[i] = m;
+  }
+  g_autofree uint32_t *token_bits = g_new (uint32_t, n_img);
+  if (!sinopia_regional_token_bits (masks, p->n_regions, W, H, patch, token_bits, &r->n_entries, error))
+    return FALSE;
+  gsize rows = (gsize) r->n_entries * T;
+  r->txt = g_new (float, rows * fc->context_in_dim);
+  r->bits = g_new (uint32_t, 2 * (gsize) n_img + rows);
+  sinopia_regional_row_bits (token_bits, n_img, r->n_entries, T, r->bits);
+  for (guint e = 0; e < r->n_entries; e++) {
+    gboolean bg = e == p->n_regions;
+    const char *text = bg ? (p->background_prompt ? p->background_prompt : img->prompt) : p->regions[e].prompt;
+    g_autofree char *what = bg ? g_strdup ("background prompt") : g_strdup_printf ("prompt of region %u", e + 1);
+    if (!encode_prompt (model, what, text, r->txt + (gsize) e * T * fc->context_in_dim, NULL, warnings, error))
+      return FALSE;
   }
   return TRUE;
 }
@@ -232,6 +350,10 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
   }
   if (p->preview && !(map = sinopia_model_preview_map (model, error)))
     return NULL;
+  g_auto (Regional) regional = { 0 };
+  if (p->n_regions && (!regional_defaults (model, p, img->steps, &regional, error) ||
+                       !prepare_regional (model, p, img, 2 * f, warnings, &regional, error)))
+    return NULL;
 
   img->latent = g_new (float, n_latent);
   if (p->noise)
@@ -249,6 +371,9 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
     .guidance = img->guidance, .img_ids = img_ids, .n_img = n_img,
     .t_eval = t_eval, .dt = dt, .n_steps = img->steps, .cancel = cancel,
     .preview = map, .latent_height = lh, .latent_width = lw,
+    .regional_steps = regional.steps, .regional_txt = regional.txt, .n_regional_txt = regional.n_entries * L,
+    .region_bits = regional.bits, .base_ratio = regional.base_ratio,
+    .double_interval = regional.double_interval, .single_interval = regional.single_interval,
   };
   if (!sinopia_flux_sample (&req, packed, on_step, user_data, error)) {
     map_cancel (error);

@@ -25,6 +25,16 @@ typedef enum {
   SINOPIA_GENERATE_ERROR_CANCELLED,  /* the cancel flag or the step callback stopped it */
 } SinopiaGenerateErrorCode;
 
+/* One region of regional prompting (../shared/docs/algorithms.md §1): its own prompt over a
+ * rectangle or a mask of the output image. */
+typedef struct {
+  const char *prompt;        /* UTF-8, the region's own prompt */
+  const guint8 *mask;        /* NULL, or [height][width] bytes of the OUTPUT image, non-zero = inside */
+  uint32_t x, y, w, h;       /* rectangle in output pixels (origin top-left), used when mask is NULL */
+} SinopiaRegion;
+
+#define SINOPIA_MAX_REGIONS 8
+
 typedef struct {
   const char *prompt;      /* UTF-8 */
   const char *negative;    /* UTF-8; NULL means "" (the unconditional prompt) */
@@ -38,10 +48,22 @@ typedef struct {
    * (to reproduce another sampler's run; the seed is then only recorded). Borrowed. */
   const float *noise;
   gboolean preview;        /* step callbacks carry an RGB preview of the predicted image */
+  /* Regional prompting: up to SINOPIA_MAX_REGIONS regions (borrowed; none: plain sampling).
+   * The regional prompts are the regions' in order, then background_prompt (NULL: the base
+   * prompt) for the area no region covers when there is such an area. In steps
+   * k < mask_inject_steps the image attends with the base prompt and, under the region rule, with
+   * the regional prompts, blended by base_ratio (the base's weight); later steps are plain. The
+   * rule applies in double blocks l with l mod double_interval = 0 (single blocks alike).
+   * NAN / -1: the model's defaults (sinopia-model-info.h). */
+  const SinopiaRegion *regions;
+  guint n_regions;
+  const char *background_prompt;
+  float base_ratio;
+  int mask_inject_steps, double_interval, single_interval;
 } SinopiaGenerateParams;
 
 /* Every field to its default: no prompt, negative "", native size, default steps and
- * guidance, seed 0, no noise, no preview. */
+ * guidance, seed 0, no noise, no preview, no regions and the model's regional defaults. */
 void sinopia_generate_params_init (SinopiaGenerateParams *params);
 
 typedef struct {
@@ -69,7 +91,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SinopiaImage, sinopia_image_free)
 gboolean sinopia_generate_check_size (const SinopiaModelInfo *info, uint32_t width, uint32_t height,
                                       GError **error);
 
-/* Generates one image. `on_step` (may be NULL) is called after each of the `steps` steps on
+/* Generates one image; with regions, regional prompting (errors: more than SINOPIA_MAX_REGIONS
+ * regions, a rectangle outside the image or empty,
+ * a base ratio outside [0, 1], intervals below 1; an empty mask or one that covers no token is
+ * a SINOPIA_REGIONAL_ERROR). `on_step` (may be NULL) is called after each of the `steps` steps on
  * this thread; returning FALSE cancels. `cancel` (may be NULL): non-zero stops the run
  * (g_atomic_int_get). Both end in SINOPIA_GENERATE_ERROR_CANCELLED.
  * (transfer full): free with sinopia_image_free. */

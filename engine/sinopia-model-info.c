@@ -79,6 +79,51 @@ parse_tokens (const SinopiaJsonNode *tokens, SinopiaModelInfo *info, GError **er
   return TRUE;
 }
 
+/* An interval key, or "<blocks>": "all" (every block); index lists under <blocks> are not read
+ * (this engine applies the rule on an interval, as the reference does). */
+static gboolean
+parse_interval (const SinopiaJsonNode *sec, const char *key, const char *blocks, guint *out, GError **error)
+{
+  int64_t v = *out;
+  const SinopiaJsonNode *all = sinopia_json_object_get (sec, blocks);
+  if (all && sinopia_json_type (all) == SINOPIA_JSON_STRING) {
+    const char *s = sinopia_json_get_string (sec, blocks, error);
+    if (!s || !check (strcmp (s, "all") == 0, error, "%s is \"%s\", not \"all\"", blocks, s))
+      return FALSE;
+    v = 1;
+  }
+  if (!opt_int (sec, key, 1, G_MAXINT32, &v, error))
+    return FALSE;
+  *out = (guint) v;
+  return TRUE;
+}
+
+static gboolean
+parse_regional (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **error)
+{
+  double ratio = info->regional.base_ratio, end = NAN;
+  int64_t steps = -1;
+  if (!sec)
+    return TRUE;
+  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
+              sinopia_json_type_phrase (sec)) ||
+      !opt_double (sec, "base_ratio", &ratio, error) ||
+      !check (ratio >= 0 && ratio <= 1, error, "base_ratio %g is outside [0, 1]", ratio) ||
+      !opt_int (sec, "mask_inject_steps", 0, SINOPIA_MODEL_MAX_STEPS, &steps, error) ||
+      !opt_double (sec, "injection_end", &end, error) ||
+      !check (isnan (end) || (end >= 0 && end <= 1), error,
+              "injection_end %g is outside [0, 1]", end) ||
+      !parse_interval (sec, "double_interval", "double_blocks", &info->regional.double_interval, error) ||
+      !parse_interval (sec, "single_interval", "single_blocks", &info->regional.single_interval, error)) {
+    g_prefix_error (error, "regional_prompting: ");
+    return FALSE;
+  }
+  info->regional.base_ratio = (float) ratio;
+  info->regional.mask_inject_steps = (int) steps;
+  info->regional.injection_end = end;
+  return TRUE;
+}
+
 static gboolean
 parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
 {
@@ -147,7 +192,8 @@ parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
   t5 = clip = text;
   if (!opt_int (root, "t5_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &t5, error) ||
       !opt_int (root, "clip_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &clip, error) ||
-      !parse_tokens (sinopia_json_object_get (root, "tokens"), info, error))
+      !parse_tokens (sinopia_json_object_get (root, "tokens"), info, error) ||
+      !parse_regional (sinopia_json_object_get (root, "regional_prompting"), info, error))
     return FALSE;
 
   info->native_width = (uint32_t) width;
@@ -173,6 +219,9 @@ sinopia_model_info_parse (const char *data, gsize len, const char *name, GError 
   info->eos_id = 1;
   info->unk_id = 2;
   info->bos_id = 3;
+  info->regional.base_ratio = 0.3f;
+  info->regional.mask_inject_steps = -1;
+  info->regional.injection_end = NAN;
   if (!(info->doc = sinopia_json_parse (data, len, &local)) ||
       !parse_root (sinopia_json_root (info->doc), info, &local)) {
     g_set_error (error, SINOPIA_MODEL_ERROR, SINOPIA_MODEL_ERROR_INFO, "%s: %s", name, local->message);

@@ -53,6 +53,18 @@ typedef struct {
   double base_shift, max_shift;  /* 0.5, 1.15 */
   uint32_t t5_max_length, clip_max_length;  /* each defaults to text_max_length (32) */
   int32_t pad_id, eos_id, unk_id, bos_id;   /* tokens.*: 0, 1, 2, 3 */
+  /* "regional_prompting": the defaults of regional prompting for this model. Absent keys take
+   * the reference pipeline's defaults (algorithms.md §1.9). */
+  struct {
+    float base_ratio;          /* base_ratio in [0, 1]: 0.3 */
+    /* mask_inject_steps (≥ 0), else injection_end (a fraction of the steps in [0, 1]); -1 and
+     * NAN when absent: 5 steps */
+    int mask_inject_steps;
+    double injection_end;
+    /* double_interval / single_interval (≥ 1; "double_blocks": "all" means 1); 0 when absent:
+     * the rule in block 0 only */
+    guint double_interval, single_interval;
+  } regional;
   SinopiaJson *doc;            /* the whole file, for sections read elsewhere */
 } SinopiaModelInfo;
 

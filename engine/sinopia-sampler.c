@@ -123,9 +123,9 @@ cancelled (const SinopiaSampleRequest *req, GError **error)
 }
 
 typedef struct {
-  SinopiaFluxConditioning *cond, *neg;
+  SinopiaFluxConditioning *cond, *neg, *regional;
   SinopiaFluxWorkspace *ws;
-  SinopiaBuffer *latent, *pred, *neg_pred;
+  SinopiaBuffer *latent, *pred, *neg_pred, *bits;
   SinopiaRecorder *rec;
 } Loop;
 
@@ -134,11 +134,38 @@ loop_clear (Loop *l)
 {
   sinopia_flux_conditioning_free (l->cond);
   sinopia_flux_conditioning_free (l->neg);
+  sinopia_flux_conditioning_free (l->regional);
+  sinopia_buffer_free (l->bits);
   sinopia_flux_workspace_free (l->ws);
   sinopia_buffer_free (l->latent);
   sinopia_buffer_free (l->pred);
   sinopia_buffer_free (l->neg_pred);
   sinopia_recorder_free (l->rec);
+}
+
+/* The regional conditioning, bits and workspace when the request injects regions. */
+static gboolean
+setup_regional (const SinopiaSampleRequest *req, Loop *l, const float *guidance, GError **error)
+{
+  SinopiaFluxModel *m = req->model;
+  const SinopiaFluxConfig *cfg = sinopia_flux_model_config (m);
+  if (!req->regional_steps)
+    return TRUE;
+  if (!req->regional_txt || !req->n_regional_txt || !req->region_bits || !req->double_interval ||
+      !req->single_interval || !(req->base_ratio >= 0.0f && req->base_ratio <= 1.0f)) {
+    g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
+                 "Regional prompting needs regional text, region bits, intervals ≥ 1 and a base ratio in [0, 1]");
+    return FALSE;
+  }
+  g_autofree float *ids = g_new0 (float, (gsize) req->n_regional_txt * cfg->n_axes);
+  if (!(l->regional = sinopia_flux_conditioning_new (m, req->regional_txt, req->n_regional_txt, ids, req->y,
+                                                     req->img_ids, req->n_img, req->t_eval, guidance, req->n_steps,
+                                                     error)) ||
+      !(l->ws = sinopia_flux_workspace_new_regional (m, l->cond, l->regional, req->base_ratio > 0.0f, error)))
+    return FALSE;
+  gsize n_bits = 2 * (gsize) req->n_img + req->n_regional_txt;
+  l->bits = sinopia_buffer_new (sinopia_flux_model_context (m), SINOPIA_DTYPE_U32, n_bits, error);
+  return l->bits && sinopia_buffer_upload (l->bits, 0, req->region_bits, n_bits * sizeof (uint32_t), error);
 }
 
 gboolean
@@ -188,7 +215,9 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
                                                            req->neg_y, req->img_ids, n, req->t_eval, guidance,
                                                            req->n_steps, error)))
     goto out;
-  if (!(l.ws = sinopia_flux_workspace_new (m, n, req->n_txt, error)) ||
+  if (!setup_regional (req, &l, guidance, error))
+    goto out;
+  if ((!l.ws && !(l.ws = sinopia_flux_workspace_new (m, n, req->n_txt, error))) ||
       !(l.latent = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
       !(l.pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
       (cfg_pass && !(l.neg_pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error))) ||
@@ -210,7 +239,15 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
     float dt = req->dt[k], g = req->guidance;
     if (!sinopia_recorder_begin (l.rec, FALSE, error))
       goto out;
-    gboolean recorded = sinopia_flux_forward (m, l.ws, l.cond, k, &x, &v, l.rec, NULL, error);
+    SinopiaTensor bits = { 0 };
+    if (l.bits)
+      bits = sinopia_tensor (l.bits, 0, 1, 2 * n + req->n_regional_txt);
+    SinopiaFluxRegional regional = {
+      .regional = l.regional, .bits = &bits, .base_ratio = req->base_ratio,
+      .double_interval = req->double_interval, .single_interval = req->single_interval,
+    };
+    SinopiaFluxOptions opts = { .regional = k < req->regional_steps ? &regional : NULL };
+    gboolean recorded = sinopia_flux_forward_with (m, l.ws, l.cond, k, &opts, &x, &v, l.rec, NULL, error);
     if (recorded && cfg_pass)
       recorded = sinopia_flux_forward (m, l.ws, l.neg, k, &x, &nv, l.rec, NULL, error) &&
                  /* v ← uncond + g·(cond − uncond), so previews and callers see the guided velocity */

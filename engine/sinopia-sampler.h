@@ -71,6 +71,16 @@ typedef struct {
   /* previews: the unpacked latent is [channels/4, latent_height, latent_width] */
   const SinopiaPreviewMap *preview;
   uint32_t latent_height, latent_width;
+  /* Regional prompting (sinopia-regional.h) in steps k < regional_steps: the conditional
+   * forward runs SinopiaFluxRegional with the regional prompts' text tokens concatenated
+   * (regional_txt [n_regional_txt, context_in_dim], positions zero) and region_bits
+   * [2·n_img + n_regional_txt]; the negative pass stays plain. regional_steps 0: plain. */
+  guint regional_steps;
+  const float *regional_txt;
+  uint32_t n_regional_txt;
+  const uint32_t *region_bits;
+  float base_ratio;
+  guint double_interval, single_interval;
 } SinopiaSampleRequest;
 
 /* Fills a request's t_eval/dt (n_steps each) for denoising along `timesteps` (n_steps+1),

@@ -13,11 +13,10 @@
 #include "sinopia-generate.h"
 #include "sinopia-png.h"
 #include "sinopia-test-golden.h"
+#include "sinopia-test-model.h"
 #include "sinopia-test-vk.h"
 
-/* Tiny but complete: every block type runs. T5 and CLIP widths feed the transformer's
- * context_in_dim and vec_in_dim; 16 latent channels pack into its 64 input features. */
-#define TEXT_WIDTH 32
+/* Tiny but complete (sinopia-test-model.h): every block type runs. */
 #define TEXT_LENGTH 24         /* t5/clip_max_length: short, so truncation is easy to reach */
 #define STEPS 3
 #define SIDE 32                /* a 4×4 latent, 4 image tokens */
@@ -26,339 +25,14 @@ static char *tmp_root;         /* everything the test writes */
 static char *model_dir;        /* the tiny model */
 static SinopiaModel *model;    /* loaded once on the shared context */
 
-typedef struct {
-  char *name;
-  guint n_dims;
-  uint64_t shape[4];
-} Spec;
-
-static void
-spec_free (gpointer p)
-{
-  Spec *s = p;
-  g_free (s->name);
-  g_free (s);
-}
-
-static void G_GNUC_PRINTF (3, 4)
-spec (GPtrArray *specs, const uint64_t *shape, const char *fmt, ...)
-{
-  va_list ap;
-  Spec *s = g_new0 (Spec, 1);
-  va_start (ap, fmt);
-  s->name = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  for (; s->n_dims < 4 && shape[s->n_dims]; s->n_dims++)
-    s->shape[s->n_dims] = shape[s->n_dims];
-  g_ptr_array_add (specs, s);
-}
-
-#define SHAPE(...) ((const uint64_t[]) { __VA_ARGS__, 0 })
-
-static void
-linear (GPtrArray *s, const char *stem, uint64_t out, uint64_t in, gboolean bias)
-{
-  spec (s, SHAPE (out, in), "%s.weight", stem);
-  if (bias)
-    spec (s, SHAPE (out), "%s.bias", stem);
-}
-
-/* BFL transformer names (flux-reference.md §A3). */
-static GPtrArray *
-flux_specs (const SinopiaFluxConfig *c)
-{
-  GPtrArray *s = g_ptr_array_new_with_free_func (spec_free);
-  uint64_t D = c->hidden_size, M = c->mlp_hidden, hd = sinopia_flux_head_dim (c);
-  linear (s, "img_in", D, c->in_channels, TRUE);
-  linear (s, "time_in.in_layer", D, 256, TRUE);
-  linear (s, "time_in.out_layer", D, D, TRUE);
-  linear (s, "vector_in.in_layer", D, c->vec_in_dim, TRUE);
-  linear (s, "vector_in.out_layer", D, D, TRUE);
-  linear (s, "txt_in", D, c->context_in_dim, TRUE);
-  for (guint i = 0; i < c->depth; i++)
-    for (guint k = 0; k < 2; k++) {
-      g_autofree char *b = g_strdup_printf ("double_blocks.%u.%s", i, k ? "txt" : "img");
-      g_autofree char *mod = g_strconcat (b, "_mod.lin", NULL), *qkv = g_strconcat (b, "_attn.qkv", NULL);
-      g_autofree char *proj = g_strconcat (b, "_attn.proj", NULL), *m0 = g_strconcat (b, "_mlp.0", NULL);
-      g_autofree char *m2 = g_strconcat (b, "_mlp.2", NULL);
-      linear (s, mod, 6 * D, D, TRUE);
-      linear (s, qkv, 3 * D, D, c->qkv_bias);
-      spec (s, SHAPE (hd), "%s_attn.norm.query_norm.scale", b);
-      spec (s, SHAPE (hd), "%s_attn.norm.key_norm.scale", b);
-      linear (s, proj, D, D, TRUE);
-      linear (s, m0, M, D, TRUE);
-      linear (s, m2, D, M, TRUE);
-    }
-  for (guint i = 0; i < c->depth_single; i++) {
-    g_autofree char *l1 = g_strdup_printf ("single_blocks.%u.linear1", i);
-    g_autofree char *l2 = g_strdup_printf ("single_blocks.%u.linear2", i);
-    g_autofree char *mod = g_strdup_printf ("single_blocks.%u.modulation.lin", i);
-    linear (s, l1, 3 * D + M, D, TRUE);
-    linear (s, l2, D, D + M, TRUE);
-    spec (s, SHAPE (hd), "single_blocks.%u.norm.query_norm.scale", i);
-    spec (s, SHAPE (hd), "single_blocks.%u.norm.key_norm.scale", i);
-    linear (s, mod, 3 * D, D, TRUE);
-  }
-  linear (s, "final_layer.linear", c->out_channels, D, TRUE);
-  linear (s, "final_layer.adaLN_modulation.1", 2 * D, D, TRUE);
-  return s;
-}
-
-static void
-conv (GPtrArray *s, const char *stem, uint64_t out, uint64_t in, uint64_t k)
-{
-  spec (s, SHAPE (out, in, k, k), "%s.weight", stem);
-  spec (s, SHAPE (out), "%s.bias", stem);
-}
-
-static void
-group_norm (GPtrArray *s, const char *stem, uint64_t ch)
-{
-  spec (s, SHAPE (ch), "%s.weight", stem);
-  spec (s, SHAPE (ch), "%s.bias", stem);
-}
-
-static void
-resblock (GPtrArray *s, const char *stem, uint64_t in, uint64_t out)
-{
-  g_autofree char *n1 = g_strconcat (stem, ".norm1", NULL), *c1 = g_strconcat (stem, ".conv1", NULL);
-  g_autofree char *n2 = g_strconcat (stem, ".norm2", NULL), *c2 = g_strconcat (stem, ".conv2", NULL);
-  g_autofree char *nin = g_strconcat (stem, ".nin_shortcut", NULL);
-  group_norm (s, n1, in);
-  conv (s, c1, out, in, 3);
-  group_norm (s, n2, out);
-  conv (s, c2, out, out, 3);
-  if (in != out)
-    conv (s, nin, out, in, 1);
-}
-
-static void
-ae_mid (GPtrArray *s, const char *side, uint64_t ch)
-{
-  g_autofree char *b1 = g_strdup_printf ("%s.mid.block_1", side), *b2 = g_strdup_printf ("%s.mid.block_2", side);
-  resblock (s, b1, ch, ch);
-  const char *parts[] = { "norm", "q", "k", "v", "proj_out" };
-  for (guint i = 0; i < G_N_ELEMENTS (parts); i++) {
-    g_autofree char *stem = g_strdup_printf ("%s.mid.attn_1.%s", side, parts[i]);
-    if (i == 0)
-      group_norm (s, stem, ch);
-    else
-      conv (s, stem, ch, ch, 1);
-  }
-  resblock (s, b2, ch, ch);
-}
-
-/* The reference AutoEncoder's names for a configuration. */
-static GPtrArray *
-ae_specs (const SinopiaAeConfig *c)
-{
-  GPtrArray *s = g_ptr_array_new_with_free_func (spec_free);
-  uint64_t ch = c->ch, block_in = ch;
-  conv (s, "encoder.conv_in", ch, c->in_channels, 3);
-  for (guint i = 0; i < c->n_levels; i++) {
-    uint64_t block_out = ch * c->ch_mult[i];
-    for (guint j = 0; j < c->num_res_blocks; j++) {
-      g_autofree char *stem = g_strdup_printf ("encoder.down.%u.block.%u", i, j);
-      resblock (s, stem, block_in, block_out);
-      block_in = block_out;
-    }
-    if (i + 1 < c->n_levels) {
-      g_autofree char *stem = g_strdup_printf ("encoder.down.%u.downsample.conv", i);
-      conv (s, stem, block_in, block_in, 3);
-    }
-  }
-  ae_mid (s, "encoder", block_in);
-  group_norm (s, "encoder.norm_out", block_in);
-  conv (s, "encoder.conv_out", 2 * c->z_channels, block_in, 3);
-
-  block_in = ch * c->ch_mult[c->n_levels - 1];
-  conv (s, "decoder.conv_in", block_in, c->z_channels, 3);
-  ae_mid (s, "decoder", block_in);
-  for (guint i = c->n_levels; i-- > 0;) {
-    uint64_t block_out = ch * c->ch_mult[i];
-    for (guint j = 0; j <= c->num_res_blocks; j++) {
-      g_autofree char *stem = g_strdup_printf ("decoder.up.%u.block.%u", i, j);
-      resblock (s, stem, block_in, block_out);
-      block_in = block_out;
-    }
-    if (i > 0) {
-      g_autofree char *stem = g_strdup_printf ("decoder.up.%u.upsample.conv", i);
-      conv (s, stem, block_in, block_in, 3);
-    }
-  }
-  group_norm (s, "decoder.norm_out", block_in);
-  conv (s, "decoder.conv_out", c->out_ch, block_in, 3);
-  return s;
-}
-
-/* Hugging Face T5EncoderModel names (shared.weight, no embed_tokens, as save_pretrained). */
-static GPtrArray *
-t5_specs (const SinopiaT5Config *c)
-{
-  GPtrArray *s = g_ptr_array_new_with_free_func (spec_free);
-  uint64_t inner = (uint64_t) c->num_heads * c->d_kv;
-  spec (s, SHAPE (c->vocab_size, c->d_model), "shared.weight");
-  for (guint i = 0; i < c->num_layers; i++) {
-    const char *qkvo = "qkvo";
-    for (guint k = 0; k < 4; k++)
-      spec (s, k == 3 ? SHAPE (c->d_model, inner) : SHAPE (inner, c->d_model),
-            "encoder.block.%u.layer.0.SelfAttention.%c.weight", i, qkvo[k]);
-    if (i == 0)
-      spec (s, SHAPE (c->num_buckets, c->num_heads),
-            "encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight");
-    spec (s, SHAPE (c->d_model), "encoder.block.%u.layer.0.layer_norm.weight", i);
-    spec (s, SHAPE (c->d_ff, c->d_model), "encoder.block.%u.layer.1.DenseReluDense.wi_0.weight", i);
-    spec (s, SHAPE (c->d_ff, c->d_model), "encoder.block.%u.layer.1.DenseReluDense.wi_1.weight", i);
-    spec (s, SHAPE (c->d_model, c->d_ff), "encoder.block.%u.layer.1.DenseReluDense.wo.weight", i);
-    spec (s, SHAPE (c->d_model), "encoder.block.%u.layer.1.layer_norm.weight", i);
-  }
-  spec (s, SHAPE (c->d_model), "encoder.final_layer_norm.weight");
-  return s;
-}
-
-/* Hugging Face CLIPTextModel names. */
-static GPtrArray *
-clip_specs (const SinopiaClipConfig *c)
-{
-  GPtrArray *s = g_ptr_array_new_with_free_func (spec_free);
-  uint64_t D = c->hidden_size;
-  spec (s, SHAPE (c->vocab_size, D), "text_model.embeddings.token_embedding.weight");
-  spec (s, SHAPE (c->max_positions, D), "text_model.embeddings.position_embedding.weight");
-  for (guint i = 0; i < c->num_layers; i++) {
-    const char *proj[] = { "k_proj", "v_proj", "q_proj", "out_proj" };
-    for (guint k = 0; k < 4; k++) {
-      g_autofree char *stem = g_strdup_printf ("text_model.encoder.layers.%u.self_attn.%s", i, proj[k]);
-      linear (s, stem, D, D, TRUE);
-    }
-    g_autofree char *ln1 = g_strdup_printf ("text_model.encoder.layers.%u.layer_norm1", i);
-    g_autofree char *ln2 = g_strdup_printf ("text_model.encoder.layers.%u.layer_norm2", i);
-    g_autofree char *fc1 = g_strdup_printf ("text_model.encoder.layers.%u.mlp.fc1", i);
-    g_autofree char *fc2 = g_strdup_printf ("text_model.encoder.layers.%u.mlp.fc2", i);
-    group_norm (s, ln1, D);
-    linear (s, fc1, c->intermediate_size, D, TRUE);
-    linear (s, fc2, D, c->intermediate_size, TRUE);
-    group_norm (s, ln2, D);
-  }
-  group_norm (s, "text_model.final_layer_norm", D);
-  return s;
-}
-
-/* Writes random F32 weights for `specs` with one metadata entry: norm gains near 1, other
- * tensors uniform with unit-variance scale for their fan-in, so activations neither vanish
- * nor explode and the decoded image is not flat. */
-static void
-write_random (GPtrArray *specs, const char *path, const char *meta_key, const char *meta_json, guint32 seed)
-{
-  g_autoptr (GError) error = NULL;
-  g_autoptr (SinopiaSafetensorsWriter) w = sinopia_safetensors_writer_new ();
-  g_autoptr (GPtrArray) data = g_ptr_array_new_with_free_func (g_free);
-  for (guint i = 0; i < specs->len; i++) {
-    const Spec *s = g_ptr_array_index (specs, i);
-    uint64_t n = 1, fan_in = 1;
-    for (guint d = 0; d < s->n_dims; d++)
-      n *= s->shape[d];
-    for (guint d = 1; d < s->n_dims; d++)
-      fan_in *= s->shape[d];
-    gboolean gain = strstr (s->name, "norm") && (g_str_has_suffix (s->name, ".weight") ||
-                                                 g_str_has_suffix (s->name, ".scale"));
-    float a = s->n_dims == 1 ? 0.1f : sqrtf (3.0f / (float) fan_in);
-    float *v = sinopia_test_random (seed + i, n, -a, a);
-    if (gain)
-      for (uint64_t k = 0; k < n; k++)
-        v[k] += 1.0f;
-    g_ptr_array_add (data, v);
-    sinopia_safetensors_writer_add (w, s->name, SINOPIA_ST_F32, s->n_dims, s->shape, v, n * sizeof (float), &error);
-    g_assert_no_error (error);
-  }
-  sinopia_safetensors_writer_set_metadata (w, meta_key, meta_json, &error);
-  g_assert_no_error (error);
-  sinopia_safetensors_writer_write (w, path, &error);
-  g_assert_no_error (error);
-}
-
-static void
-write_text (const char *path, const char *text)
-{
-  g_autoptr (GError) error = NULL;
-  g_file_set_contents (path, text, -1, &error);
-  g_assert_no_error (error);
-}
+static const SinopiaTestModel tiny = {
+  .name = "tiny-test", .side = SIDE, .steps = STEPS, .text_length = TEXT_LENGTH, .depth = 1, .depth_single = 1,
+};
 
 static char *
 info_json (const char *name, const char *extra)
 {
-  return g_strdup_printf ("{\"format\": \"sinopia-model\", \"format_version\": 1, \"name\": \"%s\", "
-                          "\"native_size\": %d, \"size_multiple\": 16, \"default_steps\": %d, "
-                          "\"guidance_mode\": \"cfg\", \"default_guidance\": 2.5, \"shift\": true, "
-                          "\"text_max_length\": %d, \"tokens\": {\"pad\": 0, \"eos\": 1, \"unk\": 2, \"bos\": 3}, "
-                          "\"kv_edit\": {\"placeholder\": true, \"skip_steps\": 4}%s}",
-                          name, SIDE, STEPS, TEXT_LENGTH, extra ? extra : "");
-}
-
-/* The tiny model folder, laid out like a Hugging Face FLUX.1 repository. */
-static void
-write_model (const char *dir, const char *tokenizer)
-{
-  const guint vocab = 438;  /* the pieces of spm-nmt.model */
-  SinopiaFluxConfig fc = {
-    .in_channels = 64, .out_channels = 64, .vec_in_dim = TEXT_WIDTH, .context_in_dim = TEXT_WIDTH,
-    .hidden_size = 64, .mlp_hidden = 128, .num_heads = 2, .depth = 1, .depth_single = 1,
-    .n_axes = 3, .axes_dim = { 4, 14, 14 }, .theta = 10000, .qkv_bias = TRUE, .guidance_embed = FALSE,
-  };
-  SinopiaAeConfig ac = {
-    .in_channels = 3, .out_ch = 3, .ch = 32, .n_levels = 4, .ch_mult = { 1, 1, 1, 1 }, .num_res_blocks = 1,
-    .z_channels = 16,
-  };
-  SinopiaT5Config tc = {
-    .vocab_size = vocab, .d_model = TEXT_WIDTH, .d_kv = 16, .num_heads = 2, .d_ff = 64, .num_layers = 1,
-    .num_buckets = 32, .max_distance = 128,
-  };
-  SinopiaClipConfig cc = {
-    .vocab_size = vocab, .hidden_size = TEXT_WIDTH, .intermediate_size = 64, .num_layers = 1, .num_heads = 2,
-    .max_positions = 32,
-  };
-  g_autoptr (GError) error = NULL;
-  g_autofree char *te = g_build_filename (dir, "text_encoder", NULL), *te2 = g_build_filename (dir, "text_encoder_2", NULL);
-  g_autofree char *tk = g_build_filename (dir, "tokenizer", NULL), *tk2 = g_build_filename (dir, "tokenizer_2", NULL);
-  const char *dirs[] = { dir, te, te2, tk, tk2 };
-  for (guint i = 0; i < G_N_ELEMENTS (dirs); i++)
-    g_assert_cmpint (g_mkdir_with_parents (dirs[i], 0755), ==, 0);
-
-  g_autoptr (GPtrArray) fs = flux_specs (&fc), as = ae_specs (&ac), ts = t5_specs (&tc), cs = clip_specs (&cc);
-  g_autofree char *fp = g_build_filename (dir, "transformer.safetensors", NULL);
-  g_autofree char *ap = g_build_filename (dir, "ae.safetensors", NULL);
-  g_autofree char *tp = g_build_filename (te2, "model.safetensors", NULL);
-  g_autofree char *cp = g_build_filename (te, "model.safetensors", NULL);
-  write_random (fs, fp, "flux_params",
-                "{\"in_channels\": 64, \"out_channels\": 64, \"vec_in_dim\": 32, \"context_in_dim\": 32, "
-                "\"hidden_size\": 64, \"mlp_ratio\": 2.0, \"num_heads\": 2, \"depth\": 1, "
-                "\"depth_single_blocks\": 1, \"axes_dim\": [4, 14, 14], \"theta\": 10000, \"qkv_bias\": true, "
-                "\"guidance_embed\": false}", 1000);
-  write_random (as, ap, "ae_params",
-                "{\"resolution\": 32, \"in_channels\": 3, \"ch\": 32, \"out_ch\": 3, \"ch_mult\": [1, 1, 1, 1], "
-                "\"num_res_blocks\": 1, \"z_channels\": 16, \"scale_factor\": 0.5, \"shift_factor\": 0.1}", 2000);
-  write_random (ts, tp, "t5_config",
-                "{\"vocab_size\": 438, \"d_model\": 32, \"d_kv\": 16, \"num_heads\": 2, \"d_ff\": 64, "
-                "\"num_layers\": 1, \"relative_attention_num_buckets\": 32, "
-                "\"relative_attention_max_distance\": 128, \"layer_norm_epsilon\": 1e-06, "
-                "\"feed_forward_proj\": \"gated-gelu\"}", 3000);
-  write_random (cs, cp, "clip_text_config",
-                "{\"vocab_size\": 438, \"hidden_size\": 32, \"intermediate_size\": 64, \"num_hidden_layers\": 1, "
-                "\"num_attention_heads\": 2, \"max_position_embeddings\": 32, \"hidden_act\": \"quick_gelu\", "
-                "\"layer_norm_eps\": 1e-05, \"eos_token_id\": 1}", 4000);
-
-  g_autofree char *spm = NULL;
-  gsize spm_len;
-  g_file_get_contents (tokenizer, &spm, &spm_len, &error);
-  g_assert_no_error (error);
-  for (guint i = 0; i < 2; i++) {
-    g_autofree char *p = g_build_filename (i ? tk2 : tk, "spiece.model", NULL);
-    g_file_set_contents (p, spm, spm_len, &error);
-    g_assert_no_error (error);
-  }
-  g_autofree char *info = g_build_filename (dir, SINOPIA_MODEL_INFO_FILE, NULL);
-  g_autofree char *json = info_json ("tiny-test", NULL);
-  write_text (info, json);
+  return sinopia_test_model_info_json (&tiny, name, extra);
 }
 
 /* A folder of symlinks to the tiny model's files, without `skip` (a path relative to the
@@ -391,7 +65,7 @@ variant_info (const char *dir, const char *json)
 {
   g_autofree char *p = g_build_filename (dir, SINOPIA_MODEL_INFO_FILE, NULL);
   g_unlink (p);
-  write_text (p, json);
+  sinopia_test_write_text (p, json);
 }
 
 static void
@@ -937,14 +611,14 @@ test_bench (void)
   g_autofree char *bad = g_build_filename (tmp_root, "bench-bad.jsonl", NULL);
   g_autofree char *saved = g_build_filename (tmp_root, "bench-saved", NULL);
   /* the second line's purple triangle carries no held_out mark: it is recognised */
-  write_text (set, "{\"width\": 32, \"height\": 32, \"background\": {\"colour\": \"blue\"}, \"objects\": "
+  sinopia_test_write_text (set, "{\"width\": 32, \"height\": 32, \"background\": {\"colour\": \"blue\"}, \"objects\": "
                    "[{\"colour\": \"red\", \"shape\": \"circle\", \"cell\": [1, 1], \"held_out\": false}], "
                    "\"caption\": \"red circle\", \"canonical_caption\": \"a red circle in the center on a blue "
                    "background\", \"sample_seed\": 7}\n\n"
                    "{\"width\": 32, \"height\": 32, \"background\": {\"colour\": \"white\"}, \"objects\": "
                    "[{\"colour\": \"purple\", \"shape\": \"triangle\", \"position\": \"top left\"}], "
                    "\"caption\": \"a purple triangle at the top left on a white background\", \"sample_seed\": 8}\n");
-  write_text (bad, "{\"caption\": \"a red circle\", \"objects\": []}\n");
+  sinopia_test_write_text (bad, "{\"caption\": \"a red circle\", \"objects\": []}\n");
 
   SinopiaTestRun r = sinopia_test_run_cli ("bench", "quality", "--model", model_dir, NULL);
   g_assert_cmpint (r.status, ==, 2);
@@ -993,7 +667,7 @@ main (int argc, char **argv)
   tmp_root = g_dir_make_tmp ("sinopia-generate-XXXXXX", &error);
   g_assert_no_error (error);
   model_dir = g_build_filename (tmp_root, "tiny", NULL);
-  write_model (model_dir, tokenizer);
+  sinopia_test_write_model (model_dir, tokenizer, &tiny);
   model = sinopia_model_load (sinopia_test_context (), model_dir, &error);
   g_assert_no_error (error);
 
