@@ -54,7 +54,7 @@ RECIPE = {
            "num_res_blocks": 1, "z_channels": 16, "norm_groups": 8},
     "ae_lr": 1e-3, "ae_warmup": 50, "ae_kl": 1e-6,
     # crop schedule: (fraction of the AE time where it starts, crop side, batch)
-    "ae_phases": [[0.0, 64, 12], [0.85, 128, 3]],
+    "ae_phases": [[0.0, 64, 12], [0.93, 128, 3]],
     # text encoders
     "t5": {"d_model": 128, "d_kv": 32, "num_heads": 4, "d_ff": 320, "num_layers": 3,
            "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128},
@@ -816,7 +816,9 @@ def model_json(recipe, infos, L):
         "tokens": {"pad": recipe["pad_id"], "eos": recipe["eos_id"], "unk": recipe["unk_id"], "bos": recipe["bos_id"],
                    "t5_layout": "ids[:L-1] + eos, right-padded with pad",
                    "clip_layout": "bos + ids[:L-2] + eos, right-padded with eos; pooled at the first eos"},
-        "noise": "torch.randn(1, 16, H/8, W/8, dtype=float32, generator=torch.Generator('cpu').manual_seed(seed))",
+        "noise": "tools/train/sample.py: torch.randn(1, 16, H/8, W/8, dtype=float32, "
+                 "generator=torch.Generator('cpu').manual_seed(seed)); the C engine: sinopia_noise(seed) "
+                 "(so a seed paints different images in the two; give the noise to compare them)",
         "regional_prompting": {"placeholder": True, "base_ratio": 0.2, "injection_end": 0.5,
                                "double_blocks": "all", "single_blocks": "all"},
         "kv_edit": {"placeholder": True, "skip_steps": 4, "inversion_guidance": 1.0, "reinit_noise": False,

@@ -6,7 +6,7 @@
 # Stages (tools/train/train.py; each resumable: run the same command again to continue after an
 # interruption, finished stages are skipped):
 #   data    N training images + scenes, evaluation caption sets, sentencepiece tokenizer
-#   ae      autoencoder, 20% of the budget                      (fp32, OMP_WAIT_POLICY=PASSIVE)
+#   ae      autoencoder, 30% of the budget                      (fp32, OMP_WAIT_POLICY=PASSIVE)
 #   cache   latents of the training images, at most 14% of it   (fp32, OMP_WAIT_POLICY=PASSIVE)
 #   dit     text encoders + FLUX transformer, the rest minus a reserve for export (bf16 autocast)
 #   export  OUT/model: transformer.safetensors, ae.safetensors, text_encoder{,_2}/, tokenizer{,_2}/,
@@ -80,7 +80,7 @@ seed_arg=""
 # shellcheck disable=SC2086
 run_stage data OMP_WAIT_POLICY=PASSIVE $py "$here/train.py" data --work "$work" --count "$count" $seed_arg
 run_stage ae OMP_WAIT_POLICY=PASSIVE $py "$here/train.py" ae --work "$work" \
-  --minutes "$(mins "$budget" 0.20)" --ckpt-minutes $ckpt
+  --minutes "$(mins "$budget" 0.30)" --ckpt-minutes $ckpt
 run_stage cache OMP_WAIT_POLICY=PASSIVE $py "$here/train.py" cache --work "$work" \
   --minutes "$(mins "$budget" 0.14)"
 # The transformer gets what is left: budget - wall time of the other stages - a reserve for export,
