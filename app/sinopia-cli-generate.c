@@ -6,11 +6,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "sinopia-cli-image.h"
 #include "sinopia-cli.h"
-#include "sinopia-generate.h"
 #include "sinopia-job.h"
 #include "sinopia-mask.h"
-#include "sinopia-png.h"
 
 static int
 usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
@@ -80,35 +79,15 @@ typedef struct {
   SinopiaModel *model;
   SinopiaGenerateParams params;
   SinopiaImage *image;
-  gboolean tty;
-  gint64 start;
+  CliProgress progress;
 } Run;
-
-static gboolean
-on_step (const SinopiaStepInfo *info, gpointer user)
-{
-  Run *run = user;
-  double s = (g_get_monotonic_time () - run->start) / 1e6;
-  fprintf (stderr, "%sstep %u/%u  σ %.3f  %.1f s%s", run->tty ? "\r" : "", info->step + 1, info->n_steps,
-           info->t_next, s, run->tty && info->step + 1 < info->n_steps ? "" : "\n");
-  return TRUE;
-}
 
 static gboolean
 run_job (gpointer data, const gint *cancel, GError **error)
 {
   Run *run = data;
-  run->image = sinopia_generate (run->model, &run->params, cancel, on_step, run, error);
+  run->image = sinopia_generate (run->model, &run->params, cancel, cli_progress_step, &run->progress, error);
   return run->image != NULL;
-}
-
-/* Writes the image and its parameters chunk (atomically: a failed write leaves no file). */
-static gboolean
-save (const SinopiaImage *image, const char *path, GError **error)
-{
-  g_autofree char *params = sinopia_image_parameters_json (image);
-  const char *texts[] = { "parameters", params, "Software", "Sinopia " PACKAGE_VERSION, NULL };
-  return sinopia_png_save_rgb (path, image->rgb, image->width, image->height, texts, error);
 }
 
 int
@@ -174,7 +153,7 @@ cli_generate (int argc, char **argv)
       single_interval < -1)
     return usage ("--mask-inject-steps must not be negative and the intervals must be at least 1");
 
-  Run run = { .tty = isatty (STDERR_FILENO) };
+  Run run = { .progress.tty = isatty (STDERR_FILENO) };
   sinopia_generate_params_init (&run.params);
   if (seed_text && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &run.params.seed, &error))
     return usage ("--seed: %s", error->message);
@@ -194,7 +173,7 @@ cli_generate (int argc, char **argv)
   run.params.guidance = (float) guidance;
   if (!sinopia_generate_check_size (info, run.params.width, run.params.height, &error))
     return usage ("%s", error->message);
-  SinopiaRegion regions[SINOPIA_MAX_REGIONS];
+  SinopiaRegion regions[SINOPIA_MAX_REGIONS] = { 0 };
   /* rectangles first, then masks: the order only numbers the regions in messages */
   for (guint i = 0; i < n_regions; i++)
     if (!parse_region (i < n_rects ? rects[i] : mask_args[i - n_rects], i < n_rects, run.params.width,
@@ -221,12 +200,12 @@ cli_generate (int argc, char **argv)
     goto out;
   fprintf (stderr, "sinopia-cli: loaded %s in %.1f s; %u×%u\n", sinopia_model_info (run.model)->name,
            (g_get_monotonic_time () - t0) / 1e6, run.params.width, run.params.height);
-  run.start = g_get_monotonic_time ();
+  run.progress.start = g_get_monotonic_time ();
   if (!cli_run_cancellable ("sinopia-generate", run_job, &run, &error))
     goto out;
   for (char **w = run.image->warnings; *w; w++)
     fprintf (stderr, "sinopia-cli: warning: %s\n", *w);
-  if (!save (run.image, out_path, &error))
+  if (!cli_save_image (run.image, out_path, &error))
     goto out;
   fprintf (stderr, "sinopia-cli: wrote %s (%u×%u, %u steps, seed %" G_GUINT64_FORMAT ", guidance %g) in %.1f s\n",
            out_path, run.image->width, run.image->height, run.image->steps, run.image->seed,

@@ -18,6 +18,7 @@ static const CliCommand commands[] = {
   { "ae-encode", "Encode an image into the autoencoder's latent space", cli_ae_encode },
   { "ae-decode", "Decode a latent into an image with the autoencoder", cli_ae_decode },
   { "generate", "Generate an image from a prompt with a model folder", cli_generate },
+  { "inpaint", "Regenerate the masked area of an image, keeping the rest (KV-Edit)", cli_inpaint },
   { "analyze", "Measure a shapes-world image against its scene (IMAGE --scene SCENE.json)", cli_analyze },
 };
 

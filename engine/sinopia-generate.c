@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sinopia-generate.h"
+#include "sinopia-generate-private.h"
 #include "sinopia-regional.h"
 
 G_DEFINE_QUARK (sinopia-generate-error-quark, sinopia_generate_error)
@@ -88,11 +88,9 @@ tokenize (const SinopiaSentencepiece *sp, const char *text, uint32_t L, int32_t 
   return TRUE;
 }
 
-/* Tokens and encodings of one prompt: txt [t5_max_length, d_model] and y [vec] (y NULL: T5 only,
- * as regional prompts need). */
-static gboolean
-encode_prompt (SinopiaModel *model, const char *what, const char *text, float *txt, float *y, GPtrArray *warnings,
-               GError **error)
+gboolean
+sinopia__generate_encode_prompt (SinopiaModel *model, const char *what, const char *text, float *txt, float *y,
+                                 GPtrArray *warnings, GError **error)
 {
   const SinopiaModelInfo *info = sinopia_model_info (model);
   uint32_t L5 = info->t5_max_length, Lc = info->clip_max_length;
@@ -116,8 +114,8 @@ encode_prompt (SinopiaModel *model, const char *what, const char *text, float *t
 
 /* The reference get_schedule with the file's shift line; FLUX's own line (0.5 at 256 tokens,
  * 1.15 at 4096) goes through the sampler's bit-exact version. */
-static void
-schedule (const SinopiaModelInfo *info, guint steps, guint n_img, float *ts)
+void
+sinopia__generate_schedule (const SinopiaModelInfo *info, guint steps, guint n_img, float *ts)
 {
   if (!info->shift || (info->base_shift == 0.5 && info->max_shift == 1.15)) {
     sinopia_flux_schedule (steps, n_img, info->shift, ts);
@@ -131,16 +129,15 @@ schedule (const SinopiaModelInfo *info, guint steps, guint n_img, float *ts)
       ts[i] = e / (e + (1.0f / ts[i] - 1.0f));
 }
 
-static gboolean
-ae_cancelled (gpointer user)
+gboolean
+sinopia__generate_ae_cancelled (gpointer user)
 {
   const gint *cancel = user;
   return cancel && g_atomic_int_get (cancel);
 }
 
-/* Turns the sampler's and the autoencoder's cancellations into ours. */
-static void
-map_cancel (GError **error)
+void
+sinopia__generate_map_cancel (GError **error)
 {
   if (error && *error &&
       (g_error_matches (*error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED) ||
@@ -276,15 +273,15 @@ prepare_regional (SinopiaModel *model, const SinopiaGenerateParams *p, const Sin
     gboolean bg = e == p->n_regions;
     const char *text = bg ? (p->background_prompt ? p->background_prompt : img->prompt) : p->regions[e].prompt;
     g_autofree char *what = bg ? g_strdup ("background prompt") : g_strdup_printf ("prompt of region %u", e + 1);
-    if (!encode_prompt (model, what, text, r->txt + (gsize) e * T * fc->context_in_dim, NULL, warnings, error))
+    float *txt = r->txt + (gsize) e * T * fc->context_in_dim;
+    if (!sinopia__generate_encode_prompt (model, what, text, txt, NULL, warnings, error))
       return FALSE;
   }
   return TRUE;
 }
 
-/* [C, H, W] decoder output → interleaved RGB8, clamped, trunc(127.5·(x + 1)) in float32. */
-static void
-to_rgb8 (const float *planes, uint32_t width, uint32_t height, guint8 *rgb)
+void
+sinopia__generate_to_rgb8 (const float *planes, uint32_t width, uint32_t height, guint8 *rgb)
 {
   gsize hw = (gsize) width * height;
   for (gsize p = 0; p < hw; p++)
@@ -340,12 +337,12 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
   g_autofree float *planes = g_new (float, (gsize) ac->out_ch * img->width * img->height);
   const SinopiaPreviewMap *map = NULL;
 
-  if (!encode_prompt (model, "prompt", img->prompt, txt, y, warnings, error))
+  if (!sinopia__generate_encode_prompt (model, "prompt", img->prompt, txt, y, warnings, error))
     return NULL;
   if (cfg_pass) {
     neg_txt = g_new (float, (gsize) L * D);
     neg_y = g_new (float, fc->vec_in_dim);
-    if (!encode_prompt (model, "negative prompt", img->negative, neg_txt, neg_y, warnings, error))
+    if (!sinopia__generate_encode_prompt (model, "negative prompt", img->negative, neg_txt, neg_y, warnings, error))
       return NULL;
   }
   if (p->preview && !(map = sinopia_model_preview_map (model, error)))
@@ -362,7 +359,7 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
     sinopia_noise (img->seed, img->latent, n_latent);
   sinopia_flux_pack (img->latent, C, lh, lw, packed);
   sinopia_flux_img_ids (lh, lw, img_ids);
-  schedule (info, img->steps, n_img, ts);
+  sinopia__generate_schedule (info, img->steps, n_img, ts);
   sinopia_flux_steps_from_schedule (ts, img->steps, FALSE, t_eval, dt);
 
   SinopiaSampleRequest req = {
@@ -376,21 +373,21 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
     .double_interval = regional.double_interval, .single_interval = regional.single_interval,
   };
   if (!sinopia_flux_sample (&req, packed, on_step, user_data, error)) {
-    map_cancel (error);
+    sinopia__generate_map_cancel (error);
     return NULL;
   }
   sinopia_flux_unpack (packed, C, lh, lw, img->latent);
-  if (ae_cancelled ((gpointer) cancel)) {
+  if (sinopia__generate_ae_cancelled ((gpointer) cancel)) {
     g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED, "Cancelled");
     return NULL;
   }
-  if (!sinopia_ae_decode (sinopia_model_ae (model), img->latent, lh, lw, planes, ae_cancelled, (gpointer) cancel,
-                          error)) {
-    map_cancel (error);
+  if (!sinopia_ae_decode (sinopia_model_ae (model), img->latent, lh, lw, planes, sinopia__generate_ae_cancelled,
+                          (gpointer) cancel, error)) {
+    sinopia__generate_map_cancel (error);
     return NULL;
   }
   img->rgb = g_new (guint8, (gsize) img->width * img->height * 3);
-  to_rgb8 (planes, img->width, img->height, img->rgb);
+  sinopia__generate_to_rgb8 (planes, img->width, img->height, img->rgb);
   img->latent_channels = C;
   img->latent_height = lh;
   img->latent_width = lw;

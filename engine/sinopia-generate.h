@@ -80,6 +80,7 @@ typedef struct {
   /* NULL-terminated messages for the user (a prompt cut to the text length, a negative
    * prompt that an embedded-guidance model ignores); never NULL. */
   char **warnings;
+  uint64_t kv_cache_bytes;     /* inpainting: the device bytes of the KV-Edit cache; 0 otherwise */
 } SinopiaImage;
 
 void sinopia_image_free (SinopiaImage *image);

@@ -124,6 +124,41 @@ parse_regional (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **err
   return TRUE;
 }
 
+/* An optional finite float ≥ 0 of a section; `out` unchanged when absent. */
+static gboolean
+opt_non_negative (const SinopiaJsonNode *sec, const char *key, float *out, GError **error)
+{
+  double v = *out;
+  if (!opt_double (sec, key, &v, error) ||
+      !check (isnan (v) || (v >= 0 && v <= G_MAXFLOAT), error, "%s %g is out of range", key, v))
+    return FALSE;
+  *out = (float) v;
+  return TRUE;
+}
+
+static gboolean
+parse_kv_edit (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **error)
+{
+  int64_t skip = -1;
+  gboolean reinit = FALSE;
+  if (!sec)
+    return TRUE;
+  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
+              sinopia_json_type_phrase (sec)) ||
+      !opt_int (sec, "skip_steps", 0, SINOPIA_MODEL_MAX_STEPS, &skip, error) ||
+      !opt_non_negative (sec, "inversion_guidance", &info->kv_edit.inversion_guidance, error) ||
+      !opt_non_negative (sec, "denoise_guidance", &info->kv_edit.denoise_guidance, error) ||
+      !opt_non_negative (sec, "attn_scale", &info->kv_edit.attn_scale, error) ||
+      (sinopia_json_object_get (sec, "reinit_noise") && !sinopia_json_get_bool (sec, "reinit_noise", &reinit, error))) {
+    g_prefix_error (error, "kv_edit: ");
+    return FALSE;
+  }
+  info->kv_edit.skip_steps = (int) skip;
+  if (sinopia_json_object_get (sec, "reinit_noise"))
+    info->kv_edit.reinit = reinit;
+  return TRUE;
+}
+
 static gboolean
 parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
 {
@@ -193,7 +228,8 @@ parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
   if (!opt_int (root, "t5_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &t5, error) ||
       !opt_int (root, "clip_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &clip, error) ||
       !parse_tokens (sinopia_json_object_get (root, "tokens"), info, error) ||
-      !parse_regional (sinopia_json_object_get (root, "regional_prompting"), info, error))
+      !parse_regional (sinopia_json_object_get (root, "regional_prompting"), info, error) ||
+      !parse_kv_edit (sinopia_json_object_get (root, "kv_edit"), info, error))
     return FALSE;
 
   info->native_width = (uint32_t) width;
@@ -222,6 +258,8 @@ sinopia_model_info_parse (const char *data, gsize len, const char *name, GError 
   info->regional.base_ratio = 0.3f;
   info->regional.mask_inject_steps = -1;
   info->regional.injection_end = NAN;
+  info->kv_edit.skip_steps = info->kv_edit.reinit = -1;
+  info->kv_edit.inversion_guidance = info->kv_edit.denoise_guidance = info->kv_edit.attn_scale = NAN;
   if (!(info->doc = sinopia_json_parse (data, len, &local)) ||
       !parse_root (sinopia_json_root (info->doc), info, &local)) {
     g_set_error (error, SINOPIA_MODEL_ERROR, SINOPIA_MODEL_ERROR_INFO, "%s: %s", name, local->message);

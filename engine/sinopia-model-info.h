@@ -65,6 +65,14 @@ typedef struct {
      * the rule in block 0 only */
     guint double_interval, single_interval;
   } regional;
+  /* "kv_edit": KV-Edit's defaults for this model; absent keys take the engine's (sinopia-inpaint.h). */
+  struct {
+    int skip_steps;              /* skip_steps ≥ 0; -1 when absent */
+    float inversion_guidance;    /* NAN when absent */
+    float denoise_guidance;      /* NAN when absent */
+    float attn_scale;            /* NAN when absent */
+    int reinit;                  /* reinit_noise as 0/1; -1 when absent */
+  } kv_edit;
   SinopiaJson *doc;            /* the whole file, for sections read elsewhere */
 } SinopiaModelInfo;
 

@@ -143,6 +143,22 @@ loop_clear (Loop *l)
   sinopia_recorder_free (l->rec);
 }
 
+gboolean
+sinopia_flux_record_velocity (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, guint step, SinopiaFluxConditioning *cond,
+                              const SinopiaFluxOptions *opts, SinopiaFluxConditioning *neg,
+                              const SinopiaFluxOptions *neg_opts, float guidance, const SinopiaTensor *x,
+                              const SinopiaTensor *v, const SinopiaTensor *nv, SinopiaRecorder *rec, GError **error)
+{
+  if (!sinopia_flux_forward_with (m, ws, cond, step, opts, x, v, rec, NULL, error))
+    return FALSE;
+  if (!neg)
+    return TRUE;
+  /* v ← uncond + g·(cond − uncond), so previews and callers see the guided velocity */
+  return sinopia_flux_forward_with (m, ws, neg, step, neg_opts, x, nv, rec, NULL, error) &&
+         sinopia_op_mul_add (rec, nv, NULL, NULL, 1.0f - guidance, nv, error) &&
+         sinopia_op_mul_add (rec, v, NULL, nv, guidance, v, error);
+}
+
 /* The regional conditioning, bits and workspace when the request injects regions. */
 static gboolean
 setup_regional (const SinopiaSampleRequest *req, Loop *l, const float *guidance, GError **error)
@@ -175,7 +191,7 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   SinopiaFluxModel *m = req->model;
   const SinopiaFluxConfig *cfg = sinopia_flux_model_config (m);
   SinopiaVkContext *ctx = sinopia_flux_model_context (m);
-  uint32_t C = cfg->in_channels, n = req->n_img;
+  uint32_t C = cfg->in_channels, n = req->n_img - MIN (req->n_external, req->n_img);
   gboolean cfg_pass = req->neg_txt && !cfg->guidance_embed && req->guidance != 1.0f;
   uint64_t size = (uint64_t) n * C;
   Loop l = { 0 };
@@ -194,6 +210,11 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
                  req->n_txt);
     return FALSE;
   }
+  if ((req->n_external && (req->preview || req->regional_steps)) || (req->prepare && req->regional_steps)) {
+    g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
+                 "External tokens and step hooks go with neither previews nor regional prompting");
+    return FALSE;
+  }
   if (req->preview && ((uint64_t) (req->latent_height / 2) * (req->latent_width / 2) != n ||
                        req->preview->channels * 4 != C)) {
     g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
@@ -207,17 +228,17 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   guidance = g_new (float, req->n_steps);
   for (guint k = 0; k < req->n_steps; k++)
     guidance[k] = req->guidance;
-  l.cond = sinopia_flux_conditioning_new (m, req->txt, req->n_txt, req->txt_ids, req->y, req->img_ids, n,
+  l.cond = sinopia_flux_conditioning_new (m, req->txt, req->n_txt, req->txt_ids, req->y, req->img_ids, req->n_img,
                                           req->t_eval, guidance, req->n_steps, error);
   if (!l.cond)
     goto out;
   if (cfg_pass && !(l.neg = sinopia_flux_conditioning_new (m, req->neg_txt, req->n_neg_txt, req->neg_txt_ids,
-                                                           req->neg_y, req->img_ids, n, req->t_eval, guidance,
-                                                           req->n_steps, error)))
+                                                           req->neg_y, req->img_ids, req->n_img, req->t_eval,
+                                                           guidance, req->n_steps, error)))
     goto out;
   if (!setup_regional (req, &l, guidance, error))
     goto out;
-  if ((!l.ws && !(l.ws = sinopia_flux_workspace_new (m, n, req->n_txt, error))) ||
+  if ((!l.ws && !(l.ws = sinopia_flux_workspace_new (m, req->n_img, req->n_txt, error))) ||
       !(l.latent = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
       !(l.pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
       (cfg_pass && !(l.neg_pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error))) ||
@@ -237,8 +258,6 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
     if (cancelled (req, error))
       goto out;
     float dt = req->dt[k], g = req->guidance;
-    if (!sinopia_recorder_begin (l.rec, FALSE, error))
-      goto out;
     SinopiaTensor bits = { 0 };
     if (l.bits)
       bits = sinopia_tensor (l.bits, 0, 1, 2 * n + req->n_regional_txt);
@@ -246,16 +265,18 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
       .regional = l.regional, .bits = &bits, .base_ratio = req->base_ratio,
       .double_interval = req->double_interval, .single_interval = req->single_interval,
     };
-    SinopiaFluxOptions opts = { .regional = k < req->regional_steps ? &regional : NULL };
-    gboolean recorded = sinopia_flux_forward_with (m, l.ws, l.cond, k, &opts, &x, &v, l.rec, NULL, error);
-    if (recorded && cfg_pass)
-      recorded = sinopia_flux_forward (m, l.ws, l.neg, k, &x, &nv, l.rec, NULL, error) &&
-                 /* v ← uncond + g·(cond − uncond), so previews and callers see the guided velocity */
-                 sinopia_op_mul_add (l.rec, &nv, NULL, NULL, 1.0f - g, &nv, error) &&
-                 sinopia_op_mul_add (l.rec, &v, NULL, &nv, g, &v, error);
+    SinopiaFluxOptions opts = { 0 }, neg_opts = { 0 };
+    if (req->prepare && (!req->prepare (k, latent, &opts, &neg_opts, req->prepare_user, error) ||
+                         !sinopia_buffer_upload (l.latent, 0, latent, size * sizeof (float), error)))
+      goto out;
+    if (!sinopia_recorder_begin (l.rec, FALSE, error))
+      goto out;
+    opts.regional = k < req->regional_steps ? &regional : NULL;
+    opts.n_external = neg_opts.n_external = req->n_external;
     /* x ← x + dt·v (the reference rounds dt·v, then the sum) */
-    if (recorded)
-      recorded = sinopia_op_mul_add (l.rec, &v, NULL, &x, dt, &x, error);
+    gboolean recorded = sinopia_flux_record_velocity (m, l.ws, k, l.cond, &opts, l.neg, &neg_opts, g, &x, &v, &nv,
+                                                      l.rec, error) &&
+                        sinopia_op_mul_add (l.rec, &v, NULL, &x, dt, &x, error);
     if (!recorded) {
       sinopia_recorder_submit (l.rec, NULL);
       goto out;

@@ -81,12 +81,32 @@ typedef struct {
   const uint32_t *region_bits;
   float base_ratio;
   guint double_interval, single_interval;
+  /* Per-step hooks of the methods that change the forward (KV-Edit, Stable Flow). The latent
+   * holds the first n_img − n_external tokens only; the others are external to every forward
+   * (SinopiaFluxOptions.n_external, set by the sampler). `prepare` (may be NULL) runs before
+   * step k on this thread: it may change the host latent, which is uploaded again, and fills
+   * the options of the conditional and the negative forward (zeroed before the call; not
+   * together with regional prompting). Returning FALSE with `error` set stops sampling. With
+   * external tokens there are no previews. */
+  uint32_t n_external;
+  gboolean (*prepare) (guint k, float *latent, SinopiaFluxOptions *cond, SinopiaFluxOptions *neg, gpointer user,
+                       GError **error);
+  gpointer prepare_user;
 } SinopiaSampleRequest;
 
 /* Fills a request's t_eval/dt (n_steps each) for denoising along `timesteps` (n_steps+1),
  * or for inversion (variant A: evaluated at the current level) when `invert`. */
 void sinopia_flux_steps_from_schedule (const float *timesteps, guint n_steps, gboolean invert, float *t_eval,
                                        float *dt);
+
+/* Records the velocity of step `step` for the latent x into v: the conditional forward, and
+ * with `neg` (may be NULL) the negative one into nv, combined as v ← nv + guidance·(v − nv),
+ * true classifier-free guidance. Each forward takes its options (may be NULL). */
+gboolean sinopia_flux_record_velocity (SinopiaFluxModel *model, SinopiaFluxWorkspace *ws, guint step,
+                                       SinopiaFluxConditioning *cond, const SinopiaFluxOptions *opts,
+                                       SinopiaFluxConditioning *neg, const SinopiaFluxOptions *neg_opts,
+                                       float guidance, const SinopiaTensor *x, const SinopiaTensor *v,
+                                       const SinopiaTensor *nv, SinopiaRecorder *rec, GError **error);
 
 /* Runs the loop on the packed latent (in place, host memory [n_img, in_channels]).
  * One command buffer and one submission per step (two forwards with CFG). */

@@ -1,0 +1,224 @@
+/* sinopia-inpaint.c — pixels and prompts to a KV-Edit inpainting, and the band composite. */
+#define G_LOG_DOMAIN "sinopia-engine"
+
+#include <math.h>
+#include <string.h>
+
+#include "sinopia-generate-private.h"
+#include "sinopia-inpaint.h"
+
+void
+sinopia_inpaint_params_init (SinopiaInpaintParams *p)
+{
+  *p = (SinopiaInpaintParams) {
+    .negative = "", .guidance = NAN, .inversion_guidance = NAN, .skip_step = -1, .attn_scale = NAN, .reinit = -1,
+  };
+}
+
+uint32_t
+sinopia_inpaint_band (uint32_t width, uint32_t height)
+{
+  return MIN (width, height) / 16;
+}
+
+void
+sinopia_inpaint_blend_weights (const guint8 *latent_mask, uint32_t W, uint32_t H, uint32_t f, uint32_t band,
+                               float *weights)
+{
+  const uint32_t far = W + H;
+  g_autofree uint32_t *d = g_new (uint32_t, (gsize) W * H);
+  for (uint32_t y = 0; y < H; y++)
+    for (uint32_t x = 0; x < W; x++)
+      d[(gsize) y * W + x] = latent_mask[(gsize) (y / f) * (W / f) + x / f] ? 0 : far;
+  /* chessboard distance transform: a forward and a backward pass over the 8 neighbours */
+  for (int pass = 0; pass < 2; pass++)
+    for (uint32_t i = 0; i < H; i++) {
+      uint32_t y = pass ? H - 1 - i : i;
+      for (uint32_t j = 0; j < W; j++) {
+        uint32_t x = pass ? W - 1 - j : j, *v = &d[(gsize) y * W + x];
+        int dy = pass ? 1 : -1;
+        for (int dx = -1; dx <= 1; dx++) {
+          int64_t yy = (int64_t) y + dy, xx = (int64_t) x + dx;
+          if (yy >= 0 && yy < H && xx >= 0 && xx < W)
+            *v = MIN (*v, d[(gsize) yy * W + xx] + 1);
+        }
+        int64_t xs = (int64_t) x + dy;  /* the neighbour already visited in this row */
+        if (xs >= 0 && xs < W)
+          *v = MIN (*v, d[(gsize) y * W + xs] + 1);
+      }
+    }
+  for (gsize p = 0; p < (gsize) W * H; p++)
+    weights[p] = d[p] > band ? 0.0f : 1.0f - (float) d[p] / (float) (band + 1);
+}
+
+static gboolean
+input_error (GError **error, const char *msg)
+{
+  g_set_error_literal (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT, msg);
+  return FALSE;
+}
+
+static gboolean
+check_params (const SinopiaModelInfo *info, const SinopiaInpaintParams *p, GError **error)
+{
+  const char *neg = p->negative ? p->negative : "";
+  if (!p->image || !p->mask)
+    return input_error (error, "Inpainting needs an image and a mask");
+  if (!p->source_prompt || !p->prompt || !g_utf8_validate (p->source_prompt, -1, NULL) ||
+      !g_utf8_validate (p->prompt, -1, NULL) || !g_utf8_validate (neg, -1, NULL))
+    return input_error (error, "The source prompt, the prompt and the negative prompt must be UTF-8 text");
+  if (p->steps > SINOPIA_MODEL_MAX_STEPS || isinf (p->guidance) || isinf (p->inversion_guidance) ||
+      isinf (p->attn_scale) || p->skip_step < -1 || p->reinit < -1 || p->reinit > 1)
+    return input_error (error, "Steps must be at most 1000, guidances and the attention scale finite, skip_step "
+                               "not negative");
+  return sinopia_generate_check_size (info, p->width, p->height, error);
+}
+
+/* Parameters, else the model file's kv_edit section, else the reference's. */
+static void
+resolve (const SinopiaModelInfo *info, gboolean embedded, const SinopiaInpaintParams *p, SinopiaKvEditRequest *r,
+         guint steps)
+{
+  r->n_steps = steps;
+  /* a default skip is kept below the steps; a given one that is not is an error */
+  r->skip_step = p->skip_step >= 0 ? (guint) p->skip_step
+                 : MIN (info->kv_edit.skip_steps >= 0 ? (guint) info->kv_edit.skip_steps : 4, steps - 1);
+  r->denoise_guidance = !isnan (p->guidance) ? p->guidance
+                        : !isnan (info->kv_edit.denoise_guidance) ? info->kv_edit.denoise_guidance
+                        : embedded ? 5.5f : info->default_guidance;
+  r->inversion_guidance = !isnan (p->inversion_guidance) ? p->inversion_guidance
+                          : !isnan (info->kv_edit.inversion_guidance) ? info->kv_edit.inversion_guidance
+                          : embedded ? 1.5f : 1.0f;
+  r->attn_scale = !isnan (p->attn_scale) ? p->attn_scale
+                  : !isnan (info->kv_edit.attn_scale) ? info->kv_edit.attn_scale : 1.0f;
+  r->reinit = p->reinit >= 0 ? p->reinit : info->kv_edit.reinit > 0;
+  r->aligned_start = p->aligned_start;
+  r->attn_mask = p->attn_mask;
+  r->inversion_free = p->inversion_free;
+  r->seed = p->seed;
+}
+
+SinopiaImage *
+sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *p, const gint *cancel, SinopiaStepFunc on_step,
+                 gpointer user_data, GError **error)
+{
+  const SinopiaModelInfo *info = sinopia_model_info (model);
+  SinopiaFluxModel *flux = sinopia_model_flux (model);
+  const SinopiaFluxConfig *fc = sinopia_flux_model_config (flux);
+  SinopiaAeModel *ae = sinopia_model_ae (model);
+  const SinopiaAeConfig *ac = sinopia_ae_config (ae);
+  g_autoptr (SinopiaImage) img = g_new0 (SinopiaImage, 1);
+  g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+  SinopiaKvEditRequest r = { .model = flux, .cancel = cancel };
+
+  if (!check_params (info, p, error))
+    return NULL;
+  if (fc->n_axes != 3) {
+    input_error (error, "The transformer needs 3 RoPE axes for image positions");
+    return NULL;
+  }
+  guint steps = p->steps ? p->steps : info->default_steps;
+  resolve (info, fc->guidance_embed, p, &r, steps);
+  if (r.skip_step >= steps) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "skip_step %u must be below the %u steps", r.skip_step, steps);
+    return NULL;
+  }
+  uint32_t W = p->width, H = p->height, f = sinopia_ae_factor (ac), z = ac->z_channels, lh = H / f, lw = W / f;
+  uint32_t n_img = (lh / 2) * (lw / 2), T = info->t5_max_length, Dt = fc->context_in_dim;
+  gsize n_latent = (gsize) z * lh * lw, hw = (gsize) W * H;
+  g_autofree guint8 *latent_mask = g_new (guint8, (gsize) lh * lw);
+  g_autofree float *channel_mask = g_new (float, n_latent);
+  sinopia_kv_edit_latent_mask (p->mask, W, H, f, latent_mask);
+  if (!memchr (latent_mask, 1, (gsize) lh * lw)) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                 "The mask selects no part of the image: it must cover the centre 2×2 pixels of at least one %u×%u "
+                 "block", f, f);
+    return NULL;
+  }
+  sinopia_kv_edit_channel_mask (latent_mask, lh, lw, z, channel_mask);
+
+  img->width = W;
+  img->height = H;
+  img->steps = steps;
+  img->seed = p->seed;
+  img->guidance = r.denoise_guidance;
+  img->prompt = g_strdup (p->prompt);
+  img->negative = g_strdup (p->negative ? p->negative : "");
+  img->model_name = g_strdup (info->name);
+
+  /* the image in [-1, 1], encoded to the encoder's mean */
+  g_autofree float *planes = g_new (float, (gsize) ac->out_ch * hw), *lat = g_new (float, n_latent);
+  for (gsize px = 0; px < hw; px++)
+    for (guint c = 0; c < 3; c++)
+      planes[c * hw + px] = p->image[px * 3 + c] / 127.5f - 1.0f;
+  if (!sinopia_ae_encode (ae, planes, H, W, NULL, lat, sinopia__generate_ae_cancelled, (gpointer) cancel, error)) {
+    sinopia__generate_map_cancel (error);
+    return NULL;
+  }
+
+  gboolean embedded = fc->guidance_embed;
+  gboolean need_neg = !embedded && (r.denoise_guidance != 1.0f || r.inversion_guidance != 1.0f);
+  g_autofree float *src_txt = g_new (float, (gsize) T * Dt), *tar_txt = g_new (float, (gsize) T * Dt);
+  g_autofree float *src_y = g_new (float, fc->vec_in_dim), *tar_y = g_new (float, fc->vec_in_dim);
+  g_autofree float *neg_txt = need_neg ? g_new (float, (gsize) T * Dt) : NULL;
+  g_autofree float *neg_y = need_neg ? g_new (float, fc->vec_in_dim) : NULL;
+  g_autofree float *txt_ids = g_new0 (float, (gsize) T * 3), *img_ids = g_new (float, (gsize) n_img * 3);
+  g_autofree float *ts = g_new (float, steps + 1), *z0 = g_new (float, n_latent), *out = g_new (float, n_latent);
+  if (!sinopia__generate_encode_prompt (model, "source prompt", p->source_prompt, src_txt, src_y, warnings, error) ||
+      !sinopia__generate_encode_prompt (model, "prompt", p->prompt, tar_txt, tar_y, warnings, error) ||
+      (need_neg && !sinopia__generate_encode_prompt (model, "negative prompt", img->negative, neg_txt, neg_y,
+                                                     warnings, error)))
+    return NULL;
+  if (p->preview && !(r.preview = sinopia_model_preview_map (model, error)))
+    return NULL;
+  sinopia_flux_pack (lat, z, lh, lw, z0);
+  sinopia_flux_img_ids (lh, lw, img_ids);
+  sinopia__generate_schedule (info, steps, n_img, ts);
+  r.src_txt = src_txt;
+  r.src_y = src_y;
+  r.tar_txt = tar_txt;
+  r.tar_y = tar_y;
+  r.neg_txt = neg_txt;
+  r.neg_y = neg_y;
+  r.txt_ids = txt_ids;
+  r.n_txt = T;
+  r.img_ids = img_ids;
+  r.n_img = n_img;
+  r.timesteps = ts;
+  r.latent_height = lh;
+  r.latent_width = lw;
+  if (!sinopia_kv_edit (&r, z0, channel_mask, out, &img->kv_cache_bytes, on_step, user_data, error)) {
+    sinopia__generate_map_cancel (error);
+    return NULL;
+  }
+
+  img->latent = g_new (float, n_latent);
+  sinopia_flux_unpack (out, z, lh, lw, img->latent);
+  if (sinopia__generate_ae_cancelled ((gpointer) cancel)) {
+    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED, "Cancelled");
+    return NULL;
+  }
+  if (!sinopia_ae_decode (ae, img->latent, lh, lw, planes, sinopia__generate_ae_cancelled, (gpointer) cancel,
+                          error)) {
+    sinopia__generate_map_cancel (error);
+    return NULL;
+  }
+  g_autofree guint8 *decoded = g_new (guint8, hw * 3);
+  g_autofree float *weights = g_new (float, hw);
+  sinopia__generate_to_rgb8 (planes, W, H, decoded);
+  sinopia_inpaint_blend_weights (latent_mask, W, H, f, sinopia_inpaint_band (W, H), weights);
+  img->rgb = g_new (guint8, hw * 3);
+  for (gsize px = 0; px < hw; px++)
+    for (guint c = 0; c < 3; c++) {
+      float w = weights[px];
+      img->rgb[px * 3 + c] = w == 0.0f ? p->image[px * 3 + c]
+                                       : (guint8) lrintf (w * decoded[px * 3 + c] + (1.0f - w) * p->image[px * 3 + c]);
+    }
+  img->latent_channels = z;
+  img->latent_height = lh;
+  img->latent_width = lw;
+  g_ptr_array_add (warnings, NULL);
+  img->warnings = (char **) g_ptr_array_steal (warnings, NULL);
+  return g_steal_pointer (&img);
+}
