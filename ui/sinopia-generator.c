@@ -1,0 +1,486 @@
+/* sinopia-generator.c — device, model and generations on one worker, reported on the main thread. */
+#define G_LOG_DOMAIN "sinopia-generator"
+
+#include <math.h>
+
+#include "sinopia-generator.h"
+#include "sinopia-job.h"
+#include "sinopia-png.h"
+
+struct _SinopiaGenerator {
+  GObject parent_instance;
+  SinopiaWorker *worker;
+  SinopiaVkContext *ctx;
+  SinopiaModel *model;
+  SinopiaGeneratorState state;
+  char *status;
+  GError *error;
+  struct Load *loading;   /* the load whose result is awaited */
+  struct Run *current;    /* the run whose reports count; older ones are ignored */
+  SinopiaJob *current_job;
+};
+
+G_DEFINE_FINAL_TYPE (SinopiaGenerator, sinopia_generator, G_TYPE_OBJECT)
+
+enum { PROP_0, PROP_STATE, PROP_STATUS, N_PROPS };
+static GParamSpec *properties[N_PROPS];
+
+enum { PREVIEW, FINISHED, N_SIGNALS };
+static guint signals[N_SIGNALS];
+
+static void
+set_state (SinopiaGenerator *self, SinopiaGeneratorState state, const char *status)
+{
+  if (status && g_strcmp0 (status, self->status))
+    {
+      g_free (self->status);
+      self->status = g_strdup (status);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATUS]);
+    }
+  if (self->state != state)
+    {
+      self->state = state;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+    }
+}
+
+/* ---- loading ---- */
+
+/* Shared by the load job (worker) and its report (main thread); the last reference frees it. */
+typedef struct Load {
+  GWeakRef generator;
+  char *model_dir, *device;
+  SinopiaVkContext *ctx;
+  SinopiaModel *model;
+  GError *error;
+} Load;
+
+static void
+load_clear (gpointer data)
+{
+  Load *load = data;
+  g_weak_ref_clear (&load->generator);
+  g_free (load->model_dir);
+  g_free (load->device);
+  sinopia_model_free (load->model);
+  sinopia_vk_context_free (load->ctx);
+  g_clear_error (&load->error);
+}
+
+static void
+load_unref (gpointer load)
+{
+  g_atomic_rc_box_release_full (load, load_clear);
+}
+
+static gboolean
+report_loaded (gpointer data)
+{
+  Load *load = data;
+  g_autoptr (SinopiaGenerator) self = g_weak_ref_get (&load->generator);
+  if (!self || self->loading != load)
+    return G_SOURCE_REMOVE;
+  self->loading = NULL;
+  if (load->error)
+    {
+      g_clear_error (&self->error);
+      self->error = g_error_copy (load->error);
+      g_autofree char *status = g_strdup_printf ("%s %s", load->error->message,
+                                                 sinopia_generator_error_advice (load->error));
+      set_state (self, SINOPIA_GENERATOR_FAILED, status);
+      return G_SOURCE_REMOVE;
+    }
+  self->ctx = g_steal_pointer (&load->ctx);
+  self->model = g_steal_pointer (&load->model);
+  g_autofree char *status = g_strdup_printf ("%s on %s", sinopia_model_info (self->model)->name,
+                                             sinopia_vk_context_device_info (self->ctx)->name);
+  set_state (self, SINOPIA_GENERATOR_READY, status);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+load_job (gpointer data, const gint *cancel, GError **error)
+{
+  Load *load = data;
+  g_autofree char *found = NULL;
+  const char *dir = load->model_dir;
+  if (!dir && !sinopia_model_find_default (&found, &load->error))
+    goto out;
+  SinopiaVkOptions options = { .device = load->device, .persistent_pipeline_cache = TRUE };
+  if (!(load->ctx = sinopia_vk_context_new (&options, &load->error)))
+    goto out;
+  if (!(load->model = sinopia_model_load (load->ctx, dir ? dir : found, &load->error)))
+    goto out;
+  /* fitted now, so the first generation's first preview does not wait for it */
+  if (!sinopia_model_preview_map (load->model, &load->error))
+    g_clear_pointer (&load->model, sinopia_model_free);
+out:
+  g_idle_add_full (G_PRIORITY_DEFAULT, report_loaded, g_atomic_rc_box_acquire (load), load_unref);
+  return TRUE;
+}
+
+void
+sinopia_generator_load (SinopiaGenerator *self, const char *model_dir, const char *device)
+{
+  g_return_if_fail (SINOPIA_IS_GENERATOR (self));
+  g_return_if_fail (self->state == SINOPIA_GENERATOR_IDLE || self->state == SINOPIA_GENERATOR_FAILED);
+  Load *load = g_atomic_rc_box_new0 (Load);
+  g_weak_ref_init (&load->generator, self);
+  load->model_dir = model_dir && *model_dir ? g_strdup (model_dir) : NULL;
+  load->device = device && *device ? g_strdup (device) : NULL;
+  self->loading = load;
+  g_clear_error (&self->error);
+  set_state (self, SINOPIA_GENERATOR_LOADING, "Loading the model…");
+  g_autoptr (SinopiaJob) job = sinopia_worker_submit (self->worker, load_job, load, load_unref, SINOPIA_JOB_WAIT);
+}
+
+/* ---- generating ---- */
+
+typedef struct Run {
+  GWeakRef generator;
+  SinopiaModel *model;  /* borrowed: the worker ends before the generator frees the model */
+  SinopiaComposition *composition;
+  SinopiaGenerationSettings settings;
+  GArray *regions;      /* SinopiaRegion, pointing into composition and masks */
+  GPtrArray *masks;     /* each region's own pixels */
+  gint64 start;
+  /* the newest preview, handed from the worker to the main thread */
+  GMutex lock;
+  GBytes *preview;
+  uint32_t preview_width, preview_height;
+  guint step, n_steps;
+  gboolean preview_pending;
+  /* the outcome */
+  SinopiaImage *image;
+  GError *error;
+} Run;
+
+static void
+run_clear (gpointer data)
+{
+  Run *run = data;
+  g_weak_ref_clear (&run->generator);
+  sinopia_composition_free (run->composition);
+  g_array_unref (run->regions);
+  g_ptr_array_unref (run->masks);
+  g_mutex_clear (&run->lock);
+  g_clear_pointer (&run->preview, g_bytes_unref);
+  sinopia_image_free (run->image);
+  g_clear_error (&run->error);
+}
+
+static void
+run_unref (gpointer run)
+{
+  g_atomic_rc_box_release_full (run, run_clear);
+}
+
+static gboolean
+report_preview (gpointer data)
+{
+  Run *run = data;
+  g_autoptr (SinopiaGenerator) self = g_weak_ref_get (&run->generator);
+  g_mutex_lock (&run->lock);
+  g_autoptr (GBytes) rgb = g_steal_pointer (&run->preview);
+  guint step = run->step, n_steps = run->n_steps;
+  uint32_t width = run->preview_width, height = run->preview_height;
+  run->preview_pending = FALSE;
+  g_mutex_unlock (&run->lock);
+  if (!self || self->current != run || !rgb)
+    return G_SOURCE_REMOVE;
+  double elapsed = (g_get_monotonic_time () - run->start) / 1e6;
+  double eta = elapsed / step * (n_steps - step);
+  g_autoptr (GdkTexture) texture = gdk_memory_texture_new ((int) width, (int) height, GDK_MEMORY_R8G8B8, rgb,
+                                                           (gsize) width * 3);
+  g_signal_emit (self, signals[PREVIEW], 0, texture, step, n_steps, eta);
+  return G_SOURCE_REMOVE;
+}
+
+/* On the worker after every step: keep only the newest preview, wake the main thread once. */
+static gboolean
+on_step (const SinopiaStepInfo *info, gpointer data)
+{
+  Run *run = data;
+  if (!info->preview_rgb)
+    return TRUE;
+  GBytes *rgb = g_bytes_new (info->preview_rgb, (gsize) info->preview_width * info->preview_height * 3);
+  g_mutex_lock (&run->lock);
+  g_clear_pointer (&run->preview, g_bytes_unref);
+  run->preview = rgb;
+  run->preview_width = info->preview_width;
+  run->preview_height = info->preview_height;
+  run->step = info->step + 1;
+  run->n_steps = info->n_steps;
+  gboolean schedule = !run->preview_pending;
+  run->preview_pending = TRUE;
+  g_mutex_unlock (&run->lock);
+  if (schedule)
+    g_idle_add_full (G_PRIORITY_DEFAULT, report_preview, g_atomic_rc_box_acquire (run), run_unref);
+  return TRUE;
+}
+
+static gboolean
+report_finished (gpointer data)
+{
+  Run *run = data;
+  g_autoptr (SinopiaGenerator) self = g_weak_ref_get (&run->generator);
+  if (!self || self->current != run)
+    return G_SOURCE_REMOVE;
+  self->current = NULL;
+  g_clear_pointer (&self->current_job, sinopia_job_unref);
+  set_state (self, SINOPIA_GENERATOR_READY, NULL);
+  g_signal_emit (self, signals[FINISHED], 0, run->image, run->error);
+  return G_SOURCE_REMOVE;
+}
+
+/* The one place where a composition becomes engine parameters. */
+static void
+fill_params (const Run *run, SinopiaGenerateParams *params)
+{
+  sinopia_generate_params_init (params);
+  params->prompt = run->composition->prompt;
+  params->negative = run->composition->negative;
+  params->width = run->composition->width;
+  params->height = run->composition->height;
+  params->steps = run->settings.steps;
+  params->seed = run->settings.seed;
+  params->guidance = (float) run->settings.guidance;
+  params->preview = TRUE;
+  params->regions = (const SinopiaRegion *) run->regions->data;
+  params->n_regions = run->regions->len;
+  params->base_ratio = (float) run->settings.base_ratio;
+  params->mask_inject_steps = run->settings.mask_inject_steps;
+  params->double_interval = run->settings.double_interval;
+  params->single_interval = run->settings.single_interval;
+}
+
+/* The engine's regions: the visible regions with a prompt, in list order, each with the pixels
+ * it owns (a pixel belongs to the topmost region that covers it, as the canvas shows it); regions
+ * left without pixels are dropped. The masks live in `run`. */
+static gboolean
+collect_regions (Run *run, GError **error)
+{
+  const SinopiaComposition *c = run->composition;
+  gsize n = (gsize) c->width * c->height;
+  g_autofree guint8 *taken = g_malloc0 (n);
+  for (guint i = 0; i < c->regions->len; i++)
+    {
+      const SinopiaDocRegion *region = g_ptr_array_index (c->regions, i);
+      if (!region->visible || !*region->prompt)
+        continue;
+      guint8 *mask = g_malloc0 (n);
+      gsize inside = 0;
+      for (gsize p = 0; p < n; p++)
+        if (region->mask[p] && !taken[p])
+          {
+            mask[p] = taken[p] = 1;
+            inside++;
+          }
+      if (!inside)
+        {
+          g_free (mask);
+          continue;
+        }
+      g_ptr_array_add (run->masks, mask);
+      SinopiaRegion engine_region = { .prompt = region->prompt, .mask = mask };
+      g_array_append_val (run->regions, engine_region);
+    }
+  if (run->regions->len > SINOPIA_MAX_REGIONS)
+    {
+      g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                   "%u regions have a prompt and are visible; the engine paints at most %d at once. Hide or "
+                   "delete some.", run->regions->len, SINOPIA_MAX_REGIONS);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+run_job (gpointer data, const gint *cancel, GError **error)
+{
+  Run *run = data;
+  SinopiaGenerateParams params;
+  fill_params (run, &params);
+  run->image = sinopia_generate (run->model, &params, cancel, on_step, run, &run->error);
+  g_idle_add_full (G_PRIORITY_DEFAULT, report_finished, g_atomic_rc_box_acquire (run), run_unref);
+  return TRUE;
+}
+
+gboolean
+sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composition,
+                       const SinopiaGenerationSettings *settings, GError **error)
+{
+  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), FALSE);
+  if (!self->model)
+    {
+      g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                   self->state == SINOPIA_GENERATOR_LOADING ? "The model is still loading; try again in a moment."
+                                                            : "No model is loaded.");
+      return FALSE;
+    }
+  if (settings->mode != SINOPIA_MODE_GENERATE)
+    {
+      g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                   "%s is not available yet in this build of the engine; switch the mode to Generate.",
+                   settings->mode == SINOPIA_MODE_INPAINT ? "Inpaint (KV-Edit)" : "Edit (Stable Flow)");
+      return FALSE;
+    }
+  if (!sinopia_generate_check_size (sinopia_model_info (self->model), composition->width, composition->height,
+                                    error))
+    return FALSE;
+  Run *run = g_atomic_rc_box_new0 (Run);
+  g_weak_ref_init (&run->generator, self);
+  g_mutex_init (&run->lock);
+  run->model = self->model;
+  run->composition = sinopia_composition_copy (composition);
+  run->settings = *settings;
+  run->regions = g_array_new (FALSE, FALSE, sizeof (SinopiaRegion));
+  run->masks = g_ptr_array_new_with_free_func (g_free);
+  run->start = g_get_monotonic_time ();
+  if (!collect_regions (run, error))
+    {
+      run_unref (run);
+      return FALSE;
+    }
+  self->current = run;
+  g_clear_pointer (&self->current_job, sinopia_job_unref);
+  self->current_job = sinopia_worker_submit (self->worker, run_job, run, run_unref, SINOPIA_JOB_REPLACE);
+  set_state (self, SINOPIA_GENERATOR_RUNNING, NULL);
+  return TRUE;
+}
+
+void
+sinopia_generator_cancel (SinopiaGenerator *self)
+{
+  g_return_if_fail (SINOPIA_IS_GENERATOR (self));
+  if (self->current_job)
+    sinopia_job_cancel (self->current_job);
+}
+
+/* ---- object ---- */
+
+static void
+sinopia_generator_dispose (GObject *object)
+{
+  SinopiaGenerator *self = SINOPIA_GENERATOR (object);
+  /* cancels the running job and waits for it, so nothing uses the model after this */
+  g_clear_pointer (&self->current_job, sinopia_job_unref);
+  g_clear_pointer (&self->worker, sinopia_worker_free);
+  g_clear_pointer (&self->model, sinopia_model_free);
+  g_clear_pointer (&self->ctx, sinopia_vk_context_free);
+  self->current = NULL;
+  self->loading = NULL;
+  G_OBJECT_CLASS (sinopia_generator_parent_class)->dispose (object);
+}
+
+static void
+sinopia_generator_finalize (GObject *object)
+{
+  SinopiaGenerator *self = SINOPIA_GENERATOR (object);
+  g_free (self->status);
+  g_clear_error (&self->error);
+  G_OBJECT_CLASS (sinopia_generator_parent_class)->finalize (object);
+}
+
+static void
+sinopia_generator_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  SinopiaGenerator *self = SINOPIA_GENERATOR (object);
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_int (value, self->state);
+      break;
+    case PROP_STATUS:
+      g_value_set_string (value, self->status);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+sinopia_generator_class_init (SinopiaGeneratorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  object_class->dispose = sinopia_generator_dispose;
+  object_class->finalize = sinopia_generator_finalize;
+  object_class->get_property = sinopia_generator_get_property;
+  properties[PROP_STATE] = g_param_spec_int ("state", NULL, NULL, SINOPIA_GENERATOR_IDLE, SINOPIA_GENERATOR_FAILED,
+                                             SINOPIA_GENERATOR_IDLE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STATUS] = g_param_spec_string ("status", NULL, NULL, NULL,
+                                                 G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+  signals[PREVIEW] = g_signal_new ("preview", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                   G_TYPE_NONE, 4, GDK_TYPE_TEXTURE, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_DOUBLE);
+  signals[FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                    G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_ERROR);
+}
+
+static void
+sinopia_generator_init (SinopiaGenerator *self)
+{
+  self->worker = sinopia_worker_new ("sinopia-engine");
+  self->status = g_strdup ("");
+}
+
+SinopiaGenerator *
+sinopia_generator_new (void)
+{
+  return g_object_new (SINOPIA_TYPE_GENERATOR, NULL);
+}
+
+SinopiaGeneratorState
+sinopia_generator_get_state (SinopiaGenerator *self)
+{
+  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), SINOPIA_GENERATOR_FAILED);
+  return self->state;
+}
+
+const char *
+sinopia_generator_get_status (SinopiaGenerator *self)
+{
+  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), NULL);
+  return self->status;
+}
+
+const GError *
+sinopia_generator_get_error (SinopiaGenerator *self)
+{
+  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), NULL);
+  return self->error;
+}
+
+const SinopiaModelInfo *
+sinopia_generator_get_model_info (SinopiaGenerator *self)
+{
+  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), NULL);
+  return self->model ? sinopia_model_info (self->model) : NULL;
+}
+
+const char *
+sinopia_generator_error_advice (const GError *error)
+{
+  if (error->domain == SINOPIA_VK_ERROR)
+    switch (error->code)
+      {
+      case SINOPIA_VK_ERROR_NO_DRIVER:
+      case SINOPIA_VK_ERROR_NO_DEVICE:
+        return "Install a Vulkan driver (on Debian: mesa-vulkan-drivers for the CPU driver), or choose another "
+               "device in Preferences, then press Retry.";
+      case SINOPIA_VK_ERROR_OUT_OF_MEMORY:
+        return "The device ran out of memory: choose a smaller size, or close other programs that use the "
+               "graphics card, then try again.";
+      case SINOPIA_VK_ERROR_DEVICE_LOST:
+        return "The graphics device stopped responding: press Retry to open it again.";
+      default:
+        return "Press Retry; if it fails again, choose another device in Preferences.";
+      }
+  if (error->domain == SINOPIA_MODEL_ERROR)
+    return error->code == SINOPIA_MODEL_ERROR_NOT_FOUND
+             ? "Choose a model folder in Preferences (or set SINOPIA_MODEL), then press Retry."
+             : "The model folder is incomplete or damaged: choose another one in Preferences, then press Retry.";
+  if (g_error_matches (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_SIZE))
+    return "Change the size in the parameters.";
+  return "Your work is kept; correct the problem and try again.";
+}
