@@ -19,6 +19,7 @@ static const CliCommand commands[] = {
   { "ae-decode", "Decode a latent into an image with the autoencoder", cli_ae_decode },
   { "generate", "Generate an image from a prompt with a model folder", cli_generate },
   { "inpaint", "Regenerate the masked area of an image, keeping the rest (KV-Edit)", cli_inpaint },
+  { "edit", "Edit a generated or real image consistently (Stable Flow)", cli_edit },
   { "analyze", "Measure a shapes-world image against its scene (IMAGE --scene SCENE.json)", cli_analyze },
 };
 

@@ -159,6 +159,45 @@ parse_kv_edit (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **erro
   return TRUE;
 }
 
+/* An optional array of block indices under `key`. */
+static gboolean
+index_list (const SinopiaJsonNode *sec, const char *key, guint **out, guint *n, GError **error)
+{
+  const SinopiaJsonNode *list = sinopia_json_object_get (sec, key);
+  if (!list)
+    return TRUE;
+  if (!check (sinopia_json_type (list) == SINOPIA_JSON_ARRAY, error, "%s is %s, not a list of layer indices", key,
+              sinopia_json_type_phrase (list)))
+    return FALSE;
+  *n = (guint) sinopia_json_length (list);
+  *out = g_new (guint, MAX (*n, 1));
+  for (guint i = 0; i < *n; i++) {
+    int64_t v;
+    if (!sinopia_json_as_int64 (sinopia_json_array_get (list, i), 0, 65535, &v, error)) {
+      g_prefix_error (error, "%s[%u]: ", key, i);
+      return FALSE;
+    }
+    (*out)[i] = (guint) v;
+  }
+  return TRUE;
+}
+
+static gboolean
+parse_vital (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **error)
+{
+  if (!sec)
+    return TRUE;
+  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
+              sinopia_json_type_phrase (sec)) ||
+      !index_list (sec, "layers", &info->vital.layers, &info->vital.n_layers, error) ||
+      !index_list (sec, "double_blocks", &info->vital.doubles, &info->vital.n_doubles, error) ||
+      !index_list (sec, "single_blocks", &info->vital.singles, &info->vital.n_singles, error)) {
+    g_prefix_error (error, "vital_layers: ");
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
 {
@@ -229,7 +268,8 @@ parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
       !opt_int (root, "clip_max_length", 2, SINOPIA_MODEL_MAX_TEXT_LENGTH, &clip, error) ||
       !parse_tokens (sinopia_json_object_get (root, "tokens"), info, error) ||
       !parse_regional (sinopia_json_object_get (root, "regional_prompting"), info, error) ||
-      !parse_kv_edit (sinopia_json_object_get (root, "kv_edit"), info, error))
+      !parse_kv_edit (sinopia_json_object_get (root, "kv_edit"), info, error) ||
+      !parse_vital (sinopia_json_object_get (root, "vital_layers"), info, error))
     return FALSE;
 
   info->native_width = (uint32_t) width;
@@ -293,6 +333,9 @@ sinopia_model_info_free (SinopiaModelInfo *info)
   g_free (info->description);
   g_free (info->architecture);
   g_free (info->license);
+  g_free (info->vital.layers);
+  g_free (info->vital.doubles);
+  g_free (info->vital.singles);
   sinopia_json_free (info->doc);
   g_free (info);
 }

@@ -73,6 +73,13 @@ typedef struct {
     float attn_scale;            /* NAN when absent */
     int reinit;                  /* reinit_noise as 0/1; -1 when absent */
   } kv_edit;
+  /* "vital_layers" of Stable Flow: "layers" (global indices, double blocks first), else
+   * "double_blocks" and "single_blocks" (each type's own indices); empty when absent. Indices
+   * are checked against the transformer where they are used. */
+  struct {
+    guint *layers, *doubles, *singles;
+    guint n_layers, n_doubles, n_singles;
+  } vital;
   SinopiaJson *doc;            /* the whole file, for sections read elsewhere */
 } SinopiaModelInfo;
 
