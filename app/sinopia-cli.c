@@ -20,6 +20,7 @@ static const CliCommand commands[] = {
   { "generate", "Generate an image from a prompt with a model folder", cli_generate },
   { "inpaint", "Regenerate the masked area of an image, keeping the rest (KV-Edit)", cli_inpaint },
   { "edit", "Edit a generated or real image consistently (Stable Flow)", cli_edit },
+  { "vital-layers", "Find a model's vital layers for edit (bypass each layer, compare images)", cli_vital_layers },
   { "analyze", "Measure a shapes-world image against its scene (IMAGE --scene SCENE.json)", cli_analyze },
 };
 

@@ -38,4 +38,5 @@ int cli_ae_decode (int argc, char **argv);
 int cli_generate (int argc, char **argv);
 int cli_inpaint (int argc, char **argv);
 int cli_edit (int argc, char **argv);
+int cli_vital_layers (int argc, char **argv);
 int cli_analyze (int argc, char **argv);

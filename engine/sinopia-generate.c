@@ -369,7 +369,7 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
     .t_eval = t_eval, .dt = dt, .n_steps = img->steps, .cancel = cancel,
     .preview = map, .latent_height = lh, .latent_width = lw,
     .regional_steps = regional.steps, .regional_txt = regional.txt, .n_regional_txt = regional.n_entries * L,
-    .region_bits = regional.bits, .base_ratio = regional.base_ratio,
+    .region_bits = regional.bits, .base_ratio = regional.base_ratio, .bypass = p->bypass,
     .double_interval = regional.double_interval, .single_interval = regional.single_interval,
   };
   if (!sinopia_flux_sample (&req, packed, on_step, user_data, error)) {

@@ -60,6 +60,9 @@ typedef struct {
   const char *background_prompt;
   float base_ratio;
   int mask_inject_steps, double_interval, single_interval;
+  /* NULL, or per global layer (double blocks first): TRUE skips that block, whose output is
+   * then its input (the vital-layer finder's bypass). Borrowed. */
+  const gboolean *bypass;
 } SinopiaGenerateParams;
 
 /* Every field to its default: no prompt, negative "", native size, default steps and

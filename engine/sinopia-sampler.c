@@ -273,6 +273,8 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
       goto out;
     opts.regional = k < req->regional_steps ? &regional : NULL;
     opts.n_external = neg_opts.n_external = req->n_external;
+    if (req->bypass)
+      opts.bypass = neg_opts.bypass = req->bypass;
     /* x ← x + dt·v (the reference rounds dt·v, then the sum) */
     gboolean recorded = sinopia_flux_record_velocity (m, l.ws, k, l.cond, &opts, l.neg, &neg_opts, g, &x, &v, &nv,
                                                       l.rec, error) &&

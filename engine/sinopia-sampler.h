@@ -89,6 +89,7 @@ typedef struct {
    * together with regional prompting). Returning FALSE with `error` set stops sampling. With
    * external tokens there are no previews. */
   uint32_t n_external;
+  const gboolean *bypass;    /* per layer: skip the block in both passes (the vital-layer finder); may be NULL */
   gboolean (*prepare) (guint k, float *latent, SinopiaFluxOptions *cond, SinopiaFluxOptions *neg, gpointer user,
                        GError **error);
   gpointer prepare_user;

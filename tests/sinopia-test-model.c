@@ -228,7 +228,8 @@ clip_specs (const SinopiaClipConfig *c)
  * tensors uniform with unit-variance scale for their fan-in, so activations neither vanish
  * nor explode and the decoded image is not flat. */
 static void
-write_random (GPtrArray *specs, const char *path, const char *meta_key, const char *meta_json, guint32 seed)
+write_random (GPtrArray *specs, const char *path, const char *meta_key, const char *meta_json, guint32 seed,
+              const char *const *zeroed)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (SinopiaSafetensorsWriter) w = sinopia_safetensors_writer_new ();
@@ -247,6 +248,9 @@ write_random (GPtrArray *specs, const char *path, const char *meta_key, const ch
     if (gain)
       for (uint64_t k = 0; k < n; k++)
         v[k] += 1.0f;
+    for (guint z = 0; zeroed && zeroed[z]; z++)
+      if (g_str_has_prefix (s->name, zeroed[z]))
+        memset (v, 0, n * sizeof (float));
     g_ptr_array_add (data, v);
     sinopia_safetensors_writer_add (w, s->name, SINOPIA_ST_F32, s->n_dims, s->shape, v, n * sizeof (float), &error);
     g_assert_no_error (error);
@@ -315,19 +319,19 @@ sinopia_test_write_model (const char *dir, const char *tokenizer, const SinopiaT
                      "\"hidden_size\": 64, \"mlp_ratio\": 2.0, \"num_heads\": 2, \"depth\": %u, "
                      "\"depth_single_blocks\": %u, \"axes_dim\": [4, 14, 14], \"theta\": 10000, \"qkv_bias\": true, "
                      "\"guidance_embed\": false}", m->depth, m->depth_single);
-  write_random (fs, fp, "flux_params", flux_params, 1000);
+  write_random (fs, fp, "flux_params", flux_params, 1000, m->zeroed);
   write_random (as, ap, "ae_params",
                 "{\"resolution\": 32, \"in_channels\": 3, \"ch\": 32, \"out_ch\": 3, \"ch_mult\": [1, 1, 1, 1], "
-                "\"num_res_blocks\": 1, \"z_channels\": 16, \"scale_factor\": 0.5, \"shift_factor\": 0.1}", 2000);
+                "\"num_res_blocks\": 1, \"z_channels\": 16, \"scale_factor\": 0.5, \"shift_factor\": 0.1}", 2000, NULL);
   write_random (ts, tp, "t5_config",
                 "{\"vocab_size\": 438, \"d_model\": 32, \"d_kv\": 16, \"num_heads\": 2, \"d_ff\": 64, "
                 "\"num_layers\": 1, \"relative_attention_num_buckets\": 32, "
                 "\"relative_attention_max_distance\": 128, \"layer_norm_epsilon\": 1e-06, "
-                "\"feed_forward_proj\": \"gated-gelu\"}", 3000);
+                "\"feed_forward_proj\": \"gated-gelu\"}", 3000, NULL);
   write_random (cs, cp, "clip_text_config",
                 "{\"vocab_size\": 438, \"hidden_size\": 32, \"intermediate_size\": 64, \"num_hidden_layers\": 1, "
                 "\"num_attention_heads\": 2, \"max_position_embeddings\": 32, \"hidden_act\": \"quick_gelu\", "
-                "\"layer_norm_eps\": 1e-05, \"eos_token_id\": 1}", 4000);
+                "\"layer_norm_eps\": 1e-05, \"eos_token_id\": 1}", 4000, NULL);
 
   g_autofree char *spm = NULL;
   gsize spm_len;

@@ -17,6 +17,9 @@ typedef struct {
   uint32_t text_length;       /* text_max_length */
   uint32_t depth, depth_single;  /* the transformer's double and single blocks */
   const char *extra_json;     /* NULL, or more members of sinopia-model.json, starting with ", " */
+  /* NULL, or a NULL-terminated list of transformer tensor name prefixes written as zeros (the
+   * other weights are those of the model without it) */
+  const char *const *zeroed;
 } SinopiaTestModel;
 
 /* Writes the model folder `dir` with `tokenizer` (a sentencepiece file) for both tokenizers. */

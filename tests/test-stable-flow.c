@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "sinopia-edit.h"
+#include "sinopia-vital-layers.h"
 #include "sinopia-png.h"
 #include "sinopia-test-golden.h"
 #include "sinopia-test-model.h"
@@ -247,7 +248,74 @@ test_vital_layers (void)
   expect_error (&p, "Vital layer 4 is past the transformer's 4 layers");
 }
 
-/* `sinopia-cli edit`: the edit and the reference as the engine makes them; usage errors. */
+/* SSIM: 1 for equal images, lower for noise and for a brightness shift; symmetric. */
+static void
+test_ssim (void)
+{
+  g_autofree guint8 *a = test_image (), *b = test_image (), *c = test_image ();
+  for (uint32_t i = 0; i < SIDE * SIDE * 3; i++) {
+    b[i] = (guint8) CLAMP (b[i] + (int) (i * 7919 % 41) - 20, 0, 255);
+    c[i] = (guint8) MIN (c[i] + 40, 255);
+  }
+  g_assert_cmpfloat (sinopia_ssim (a, a, SIDE, SIDE), ==, 1.0);
+  double noisy = sinopia_ssim (a, b, SIDE, SIDE), shifted = sinopia_ssim (a, c, SIDE, SIDE);
+  g_assert_cmpfloat (noisy, <, 0.99);
+  g_assert_cmpfloat (noisy, >, 0.0);
+  g_assert_cmpfloat (shifted, <, 0.99);
+  g_assert_cmpfloat (fabs (sinopia_ssim (b, a, SIDE, SIDE) - noisy), <, 1e-12);
+}
+
+/* §2.10 test 7: bypassing a layer is running the model with that block deleted — here a copy
+ * of the model whose block has zero modulation weights, so it adds gate 0 × anything — bit for
+ * bit; the detector ranks layers by mean 1 − SSIM and is deterministic. */
+static void
+test_vital_layer_detector (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *zeroed[] = { "single_blocks.1.modulation", NULL };
+  SinopiaTestModel deleted = tiny;
+  deleted.zeroed = zeroed;
+  g_autofree char *dir = g_build_filename (tmp_root, "deleted", NULL);
+  g_autofree char *tokenizer = g_test_build_filename (G_TEST_DIST, "data", "spm-nmt.model", NULL);
+  sinopia_test_write_model (dir, tokenizer, &deleted);
+  g_autoptr (SinopiaModel) without = sinopia_model_load (sinopia_test_context (), dir, &error);
+  g_assert_no_error (error);
+
+  gboolean bypass[4] = { FALSE, FALSE, FALSE, TRUE };
+  SinopiaGenerateParams p;
+  sinopia_generate_params_init (&p);
+  p.prompt = "a red circle";
+  p.seed = 4;
+  g_autoptr (SinopiaImage) plain = sinopia_generate (model, &p, NULL, NULL, NULL, &error);
+  g_autoptr (SinopiaImage) deleted_img = sinopia_generate (without, &p, NULL, NULL, NULL, &error);
+  p.bypass = bypass;
+  g_autoptr (SinopiaImage) bypassed = sinopia_generate (model, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (bypassed->latent, latent_size (bypassed), deleted_img->latent, latent_size (deleted_img));
+  g_assert_cmpfloat (sinopia_test_max_abs_diff (bypassed->latent, plain->latent, latent_size (plain) / 4), >, 1e-3);
+
+  const char *prompts[] = { "a red circle", "a blue square on a green background" };
+  SinopiaVitalLayersParams vp = { .prompts = prompts, .n_prompts = 2, .seed = 1, .guidance = NAN };
+  double scores[4], again[4];
+  g_assert_true (sinopia_vital_layers_measure (model, &vp, NULL, NULL, NULL, scores, &error));
+  g_assert_true (sinopia_vital_layers_measure (model, &vp, NULL, NULL, NULL, again, &error));
+  g_assert_no_error (error);
+  g_assert_cmpmem (scores, sizeof scores, again, sizeof again);
+  for (guint l = 0; l < 4; l++) {
+    g_test_message ("layer %u: 1 − SSIM %.4f", l, scores[l]);
+    g_assert_cmpfloat (scores[l], >, 0.0);
+  }
+  const double ranked[5] = { 0.1, 0.5, 0.2, 0.5, 0.0 };
+  guint picked[5];
+  g_assert_cmpuint (sinopia_vital_layers_select (ranked, 5, 2, picked), ==, 2);
+  g_assert_cmpuint (picked[0], ==, 1);
+  g_assert_cmpuint (picked[1], ==, 3);
+  g_assert_cmpuint (sinopia_vital_layers_select (ranked, 5, 3, picked), ==, 3);
+  g_assert_cmpuint (picked[1], ==, 2);
+}
+
+/* `sinopia-cli edit`: the edit and the reference as the engine makes them; usage errors; and
+ * `sinopia-cli vital-layers`. */
 static void
 test_cli (void)
 {
@@ -289,6 +357,17 @@ test_cli (void)
       g_error ("expected \"%s\" in: %s", cases[i][2], r.err);
     sinopia_test_run_clear (&r);
   }
+  /* `vital-layers` prints every layer's score and the JSON member for sinopia-model.json */
+  r = sinopia_test_run_cli ("vital-layers", "--model", model_dir, "--steps", "1", "--count", "2", "a red circle",
+                            NULL);
+  g_assert_cmpint (r.status, ==, 0);
+  g_assert_nonnull (strstr (r.out, "layer  3  single block  1"));
+  g_assert_nonnull (strstr (r.out, "\"vital_layers\": {\"layers\": ["));
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("vital-layers", "--model", model_dir, "--count", "0", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  sinopia_test_run_clear (&r);
+
   r = sinopia_test_run_cli ("edit", "--model", model_dir, "--image", out, "--seed", "1", "--source-prompt", "a",
                             "--prompt", "b", "--out", bad, NULL);
   g_assert_cmpint (r.status, ==, 2);
@@ -315,6 +394,8 @@ main (int argc, char **argv)
   g_test_add_func ("/stable-flow/reference-mapping", test_reference_mapping);
   g_test_add_func ("/stable-flow/real-image", test_real_image);
   g_test_add_func ("/stable-flow/vital-layers", test_vital_layers);
+  g_test_add_func ("/stable-flow/ssim", test_ssim);
+  g_test_add_func ("/stable-flow/vital-layer-detector", test_vital_layer_detector);
   g_test_add_func ("/stable-flow/cli", test_cli);
   int rc = g_test_run ();
 
