@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sinopia-application.h"
+#include "sinopia-preferences-window.h"
 #include "sinopia-window.h"
 
 struct _SinopiaApplication {
@@ -111,8 +112,18 @@ about_cb (GSimpleAction *action, GVariant *parameter, gpointer data)
   gtk_window_present (GTK_WINDOW (about));
 }
 
+static void
+preferences_cb (GSimpleAction *action, GVariant *parameter, gpointer data)
+{
+  SinopiaApplication *self = data;
+  GtkWidget *window = sinopia_preferences_window_new (self->settings);
+  gtk_window_set_transient_for (GTK_WINDOW (window), gtk_application_get_active_window (GTK_APPLICATION (self)));
+  gtk_window_present (GTK_WINDOW (window));
+}
+
 static const GActionEntry app_entries[] = {
   { "quit", quit_cb },
+  { "preferences", preferences_cb },
   { "new-window", new_window_cb },
   { "about", about_cb },
 };
@@ -127,6 +138,11 @@ sinopia_application_startup (GApplication *application)
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", (const char *[]) { "<Primary>q", NULL });
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.new-window",
                                          (const char *[]) { "<Primary>n", NULL });
+  gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.preferences",
+                                         (const char *[]) { "<Primary>comma", NULL });
+  /* without a schema there is nothing to store preferences in */
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (g_action_map_lookup_action (G_ACTION_MAP (self), "preferences")),
+                               self->settings != NULL);
   sinopia_window_set_accels (GTK_APPLICATION (self));
 }
 

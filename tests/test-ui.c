@@ -16,6 +16,7 @@
 #include "sinopia-mask.h"
 #include "sinopia-model.h"
 #include "sinopia-png.h"
+#include "sinopia-preferences-window.h"
 #include "sinopia-window.h"
 
 /* ---- helpers ---- */
@@ -572,6 +573,45 @@ test_autosave_recovery (void)
   close_window (next);
 }
 
+static void
+test_preferences (void)
+{
+  g_autoptr (GSettings) settings = g_settings_new ("org.sinopia.Sinopia");
+  GtkWidget *preferences = sinopia_preferences_window_new (settings);
+  gtk_window_present (GTK_WINDOW (preferences));
+  guint nth = 0;
+  GtkWidget *folder = find_named (preferences, "model-folder", &nth);
+  g_assert_nonnull (folder);
+  gtk_editable_set_text (GTK_EDITABLE (folder), "/nonexistent/sinopia-model");
+  g_assert_cmpstr (g_settings_get_string (settings, "model-folder"), ==, "/nonexistent/sinopia-model");
+  nth = 0;
+  GtkWidget *steps = find_named (preferences, "default-steps", &nth);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (steps), 12);
+  g_assert_cmpuint (g_settings_get_uint (settings, "default-steps"), ==, 12);
+  g_settings_set_string (settings, "device", "1");
+  nth = 0;
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (find_named (preferences, "device", &nth))), ==, "1");
+  gtk_window_destroy (GTK_WINDOW (preferences));
+
+  /* a window using a model folder that does not exist says so, with what to do, and can retry */
+  g_settings_reset (settings, "device");
+  SinopiaWindow *window = sinopia_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  SinopiaGenerator *generator = sinopia_window_get_generator (window);
+  g_assert_true (wait_until (generator_settled, generator, 120));
+  g_assert_cmpint (sinopia_generator_get_state (generator), ==, SINOPIA_GENERATOR_FAILED);
+  g_assert_nonnull (strstr (sinopia_generator_get_status (generator), "Preferences"));
+  g_assert_true (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "retry-load"));
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "generate"));
+  /* the user's work is untouched and still editable */
+  activate (window, "new-region", NULL);
+  g_assert_cmpuint (sinopia_document_get_composition (sinopia_window_get_document (window))->regions->len, ==, 1);
+  sinopia_document_set_modified (sinopia_window_get_document (window), FALSE);
+  close_window (window);
+  g_settings_reset (settings, "model-folder");
+  g_settings_reset (settings, "default-steps");
+}
+
 /* ---- tests with a model ---- */
 
 static void
@@ -946,6 +986,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/open/png-crops", test_open_png_crops);
   g_test_add_func ("/ui/open/jpeg", test_open_jpeg);
   g_test_add_func ("/ui/autosave/recovery", test_autosave_recovery);
+  g_test_add_func ("/ui/preferences/bound-and-errors", test_preferences);
   g_test_add_func ("/ui/generate/regions", test_generate_regions);
   g_test_add_func ("/ui/generate/cancel-midway", test_cancel_midway);
   g_test_add_func ("/ui/generate/live-debounce", test_live_debounce);

@@ -1,7 +1,10 @@
 /* sinopia-generator.c — device, model and generations on one worker, reported on the main thread. */
 #define G_LOG_DOMAIN "sinopia-generator"
 
+#include <errno.h>
 #include <math.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include "sinopia-generator.h"
 #include "sinopia-job.h"
@@ -50,6 +53,7 @@ set_state (SinopiaGenerator *self, SinopiaGeneratorState state, const char *stat
 typedef struct Load {
   GWeakRef generator;
   char *model_dir, *device;
+  int interface_niceness;
   SinopiaVkContext *ctx;
   SinopiaModel *model;
   GError *error;
@@ -98,11 +102,25 @@ report_loaded (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* The engine's threads yield to the interface: the worker lowers its own priority before the
+ * device is made, and the driver's threads (lavapipe computes on a pool it starts with the
+ * device) inherit it. Painting and typing then stay smooth while a generation takes every core. */
+#define ENGINE_NICENESS 5
+
+/* Sets the calling thread ENGINE_NICENESS below `base`, the interface thread's niceness. */
+static void
+lower_worker_priority (int base)
+{
+  if (setpriority (PRIO_PROCESS, (id_t) gettid (), MIN (base + ENGINE_NICENESS, 19)) != 0)
+    g_debug ("could not lower the engine's priority: %s", g_strerror (errno));
+}
+
 static gboolean
 load_job (gpointer data, const gint *cancel, GError **error)
 {
   Load *load = data;
   g_autofree char *found = NULL;
+  lower_worker_priority (load->interface_niceness);
   const char *dir = load->model_dir;
   if (!dir && !sinopia_model_find_default (&found, &load->error))
     goto out;
@@ -128,6 +146,10 @@ sinopia_generator_load (SinopiaGenerator *self, const char *model_dir, const cha
   g_weak_ref_init (&load->generator, self);
   load->model_dir = model_dir && *model_dir ? g_strdup (model_dir) : NULL;
   load->device = device && *device ? g_strdup (device) : NULL;
+  errno = 0;
+  load->interface_niceness = getpriority (PRIO_PROCESS, (id_t) gettid ());
+  if (errno)
+    load->interface_niceness = 0;
   self->loading = load;
   g_clear_error (&self->error);
   set_state (self, SINOPIA_GENERATOR_LOADING, "Loading the model…");
