@@ -25,6 +25,7 @@ struct _SinopiaCanvas {
   SinopiaDocument *document;
   gulong changed_id, selected_id;
   GdkTexture *image;
+  GdkTexture *marks;
   GHashTable *overlays;  /* region id → GdkTexture of its tinted mask */
   SinopiaTool tool;
   double brush_size;
@@ -183,6 +184,8 @@ sinopia_canvas_snapshot (GtkWidget *widget, GtkSnapshot *snapshot)
     gtk_snapshot_append_texture (snapshot, self->image, &sheet);
   else
     gtk_snapshot_append_color (snapshot, &(GdkRGBA) { 1, 1, 1, 1 }, &sheet);
+  if (self->marks)
+    gtk_snapshot_append_texture (snapshot, self->marks, &sheet);
 
   /* the top of the list is drawn last, over the others */
   for (guint i = c->regions->len; i-- > 0;)
@@ -529,6 +532,7 @@ sinopia_canvas_dispose (GObject *object)
       g_clear_object (&self->document);
     }
   g_clear_object (&self->image);
+  g_clear_object (&self->marks);
   g_clear_pointer (&self->overlays, g_hash_table_unref);
   g_clear_pointer (&self->drag_mask, g_free);
   G_OBJECT_CLASS (sinopia_canvas_parent_class)->dispose (object);
@@ -672,6 +676,14 @@ sinopia_canvas_set_image (SinopiaCanvas *self, GdkTexture *image)
 {
   g_return_if_fail (SINOPIA_IS_CANVAS (self));
   if (g_set_object (&self->image, image))
+    gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+void
+sinopia_canvas_set_marks (SinopiaCanvas *self, GdkTexture *marks)
+{
+  g_return_if_fail (SINOPIA_IS_CANVAS (self));
+  if (g_set_object (&self->marks, marks))
     gtk_widget_queue_draw (GTK_WIDGET (self));
 }
 

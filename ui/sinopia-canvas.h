@@ -44,6 +44,8 @@ void sinopia_canvas_set_document (SinopiaCanvas *self, SinopiaDocument *document
 void sinopia_canvas_set_image (SinopiaCanvas *self, GdkTexture *image);
 /* (transfer none) */
 GdkTexture *sinopia_canvas_get_image (SinopiaCanvas *self);
+/* A layer over the picture and under the regions (the changed-pixels view); NULL for none. */
+void sinopia_canvas_set_marks (SinopiaCanvas *self, GdkTexture *marks);
 
 void sinopia_canvas_set_tool (SinopiaCanvas *self, SinopiaTool tool);
 SinopiaTool sinopia_canvas_get_tool (SinopiaCanvas *self);

@@ -6,7 +6,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "sinopia-edit.h"
 #include "sinopia-generator.h"
+#include "sinopia-inpaint.h"
 #include "sinopia-job.h"
 #include "sinopia-png.h"
 
@@ -163,8 +165,10 @@ typedef struct Run {
   SinopiaModel *model;  /* borrowed: the worker ends before the generator frees the model */
   SinopiaComposition *composition;
   SinopiaGenerationSettings settings;
-  GArray *regions;      /* SinopiaRegion, pointing into composition and masks */
-  GPtrArray *masks;     /* each region's own pixels */
+  GArray *regions;      /* Generate: SinopiaRegion, pointing into composition and masks */
+  GPtrArray *masks;     /* Generate: each region's own pixels */
+  guint8 *input_rgb;    /* Inpaint, Edit: the input image, or NULL (Edit then paints its reference) */
+  guint8 *inpaint_mask; /* Inpaint: the union of the visible regions */
   gint64 start;
   /* the newest preview, handed from the worker to the main thread */
   GMutex lock;
@@ -185,6 +189,8 @@ run_clear (gpointer data)
   sinopia_composition_free (run->composition);
   g_array_unref (run->regions);
   g_ptr_array_unref (run->masks);
+  g_free (run->input_rgb);
+  g_free (run->inpaint_mask);
   g_mutex_clear (&run->lock);
   g_clear_pointer (&run->preview, g_bytes_unref);
   sinopia_image_free (run->image);
@@ -317,20 +323,121 @@ collect_regions (Run *run, GError **error)
   return TRUE;
 }
 
+/* Inpaint: KV-Edit inside the visible regions' union; the base prompt says what to paint there,
+ * the source prompt what the input shows. */
+static SinopiaImage *
+inpaint (Run *run, const gint *cancel, GError **error)
+{
+  SinopiaInpaintParams params;
+  sinopia_inpaint_params_init (&params);
+  params.image = run->input_rgb;
+  params.mask = run->inpaint_mask;
+  params.width = run->composition->width;
+  params.height = run->composition->height;
+  params.source_prompt = run->composition->source_prompt;
+  params.prompt = run->composition->prompt;
+  params.negative = run->composition->negative;
+  params.steps = run->settings.steps;
+  params.seed = run->settings.seed;
+  params.guidance = (float) run->settings.guidance;
+  params.preview = TRUE;
+  return sinopia_inpaint (run->model, &params, cancel, on_step, run, error);
+}
+
+/* Edit: Stable Flow from the source prompt to the base (target) prompt, on the input image when
+ * there is one, else on the reference the seed paints. */
+static SinopiaImage *
+edit (Run *run, const gint *cancel, GError **error)
+{
+  SinopiaEditParams params;
+  sinopia_edit_params_init (&params);
+  params.image = run->input_rgb;
+  params.width = run->composition->width;
+  params.height = run->composition->height;
+  params.source_prompt = run->composition->source_prompt;
+  params.prompt = run->composition->prompt;
+  params.negative = run->composition->negative;
+  params.steps = run->settings.steps;
+  params.seed = run->settings.seed;
+  params.guidance = (float) run->settings.guidance;
+  params.n_vital_layers = -1;
+  params.preview = TRUE;
+  return sinopia_edit (run->model, &params, cancel, on_step, run, NULL, error);
+}
+
 static gboolean
 run_job (gpointer data, const gint *cancel, GError **error)
 {
   Run *run = data;
   SinopiaGenerateParams params;
-  fill_params (run, &params);
-  run->image = sinopia_generate (run->model, &params, cancel, on_step, run, &run->error);
+  switch (run->settings.mode)
+    {
+    case SINOPIA_MODE_GENERATE:
+      fill_params (run, &params);
+      run->image = sinopia_generate (run->model, &params, cancel, on_step, run, &run->error);
+      break;
+    case SINOPIA_MODE_INPAINT:
+      run->image = inpaint (run, cancel, &run->error);
+      break;
+    case SINOPIA_MODE_EDIT:
+      run->image = edit (run, cancel, &run->error);
+      break;
+    }
   g_idle_add_full (G_PRIORITY_DEFAULT, report_finished, g_atomic_rc_box_acquire (run), run_unref);
   return TRUE;
 }
 
+/* What each mode needs from the document, checked before anything runs, in words that say what
+ * to do. */
+static gboolean
+prepare (Run *run, const guint8 *input_rgb, GError **error)
+{
+  const SinopiaComposition *c = run->composition;
+  gsize n = (gsize) c->width * c->height;
+  if (input_rgb)
+    run->input_rgb = g_memdup2 (input_rgb, n * 3);
+  switch (run->settings.mode)
+    {
+    case SINOPIA_MODE_GENERATE:
+      return collect_regions (run, error);
+    case SINOPIA_MODE_INPAINT:
+      if (!input_rgb)
+        {
+          g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                       "Inpaint works on an input image: open one, or show a result and press Use as Input.");
+          return FALSE;
+        }
+      run->inpaint_mask = g_malloc0 (n);
+      gboolean any = FALSE;
+      for (guint i = 0; i < c->regions->len; i++)
+        {
+          const SinopiaDocRegion *region = g_ptr_array_index (c->regions, i);
+          for (gsize p = 0; region->visible && p < n; p++)
+            if (region->mask[p])
+              any = run->inpaint_mask[p] = 1;
+        }
+      if (!any)
+        {
+          g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                       "Paint the area to repaint first: the brush or a region marks it.");
+          return FALSE;
+        }
+      return TRUE;
+    case SINOPIA_MODE_EDIT:
+      if (!*c->source_prompt)
+        {
+          g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
+                       "Edit needs a source prompt that describes the picture as it is.");
+          return FALSE;
+        }
+      return TRUE;
+    }
+  g_return_val_if_reached (FALSE);
+}
+
 gboolean
 sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composition,
-                       const SinopiaGenerationSettings *settings, GError **error)
+                       const SinopiaGenerationSettings *settings, const guint8 *input_rgb, GError **error)
 {
   g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), FALSE);
   if (!self->model)
@@ -338,13 +445,6 @@ sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composi
       g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
                    self->state == SINOPIA_GENERATOR_LOADING ? "The model is still loading; try again in a moment."
                                                             : "No model is loaded.");
-      return FALSE;
-    }
-  if (settings->mode != SINOPIA_MODE_GENERATE)
-    {
-      g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
-                   "%s is not available yet in this build of the engine; switch the mode to Generate.",
-                   settings->mode == SINOPIA_MODE_INPAINT ? "Inpaint (KV-Edit)" : "Edit (Stable Flow)");
       return FALSE;
     }
   if (!sinopia_generate_check_size (sinopia_model_info (self->model), composition->width, composition->height,
@@ -359,7 +459,7 @@ sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composi
   run->regions = g_array_new (FALSE, FALSE, sizeof (SinopiaRegion));
   run->masks = g_ptr_array_new_with_free_func (g_free);
   run->start = g_get_monotonic_time ();
-  if (!collect_regions (run, error))
+  if (!prepare (run, input_rgb, error))
     {
       run_unref (run);
       return FALSE;

@@ -42,11 +42,15 @@ const GError *sinopia_generator_get_error (SinopiaGenerator *self);
 /* (transfer none) the loaded model's sinopia-model.json, NULL before READY. */
 const SinopiaModelInfo *sinopia_generator_get_model_info (SinopiaGenerator *self);
 
-/* Starts a generation of `composition` with `settings` and `seed` (all copied), replacing the
- * running one. FALSE with an error when no model is loaded or Inpaint/Edit are asked for before
- * the engine has them. */
+/* Starts a run of the settings' mode with `composition`, `settings` and `input_rgb` (NULL, or
+ * the composition's size × 3; all copied), replacing the running one. Generate paints the
+ * visible regions; Inpaint repaints the visible regions' union of the input (KV-Edit); Edit
+ * changes the input (or, without one, the seed's picture of the source prompt) from the source
+ * prompt to the prompt (Stable Flow). FALSE with an error that says what to do when no model is
+ * loaded or the document lacks what the mode needs. */
 gboolean sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composition,
-                                const SinopiaGenerationSettings *settings, GError **error);
+                                const SinopiaGenerationSettings *settings, const guint8 *input_rgb,
+                                GError **error);
 /* Cancels the running generation; "finished" follows with a cancelled error. */
 void sinopia_generator_cancel (SinopiaGenerator *self);
 

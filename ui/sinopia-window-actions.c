@@ -250,7 +250,7 @@ history_next_cb (GSimpleAction *action, GVariant *parameter, gpointer data)
 }
 
 static void
-compare_cb (GSimpleAction *action, GVariant *state, gpointer data)
+view_toggle_cb (GSimpleAction *action, GVariant *state, gpointer data)
 {
   g_simple_action_set_state (action, state);
   _sinopia_window_refresh_image (window (data));
@@ -430,7 +430,8 @@ static const GActionEntry entries[] = {
   { "show-history", NULL, "i", "-1", show_history_cb },
   { "history-previous", history_previous_cb },
   { "history-next", history_next_cb },
-  { "compare", NULL, NULL, "false", compare_cb },
+  { "compare", NULL, NULL, "false", view_toggle_cb },
+  { "show-changes", NULL, NULL, "false", view_toggle_cb },
   { "use-as-input", use_as_input_cb },
   { "open", open_cb },
   { "save", save_cb },
@@ -500,6 +501,7 @@ static const struct {
   { "win.new-seed", { "<Primary><Shift>r", NULL } },
   { "win.keep-seed", { "<Primary>k", NULL } },
   { "win.compare", { "<Primary>b", NULL } },
+  { "win.show-changes", { "<Primary>d", NULL } },
   { "win.use-as-input", { "<Primary>i", NULL } },
   { "win.history-previous", { "<Alt>Left", NULL } },
   { "win.history-next", { "<Alt>Right", NULL } },

@@ -51,6 +51,8 @@ void _sinopia_window_show_error (SinopiaWindow *self, const GError *error);
 /* The image the canvas shows (before/after aware). */
 void _sinopia_window_refresh_image (SinopiaWindow *self);
 gboolean _sinopia_window_comparing (SinopiaWindow *self);
+/* Whether the changed-pixels view is on (win.show-changes). */
+gboolean _sinopia_window_showing_changes (SinopiaWindow *self);
 void _sinopia_window_load_model (SinopiaWindow *self);
 gboolean _sinopia_window_save_to (SinopiaWindow *self, GFile *file);
 gboolean _sinopia_window_export_to (SinopiaWindow *self, GFile *file);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "sinopia-image-import.h"
@@ -144,10 +145,12 @@ sync_settings (SinopiaWindow *self)
   /* an input image fixes the size */
   gtk_widget_set_sensitive (GTK_WIDGET (self->width_spin), !p->input_rgb);
   gtk_widget_set_sensitive (GTK_WIDGET (self->height_spin), !p->input_rgb);
-  gboolean edit = s->mode == SINOPIA_MODE_EDIT;
-  gtk_widget_set_visible (GTK_WIDGET (self->source_label), edit);
-  gtk_widget_set_visible (GTK_WIDGET (self->source_entry), edit);
-  gtk_label_set_label (self->prompt_label, edit ? "Target prompt" : "Prompt");
+  gboolean editing = s->mode != SINOPIA_MODE_GENERATE;
+  gtk_widget_set_visible (GTK_WIDGET (self->source_label), editing);
+  gtk_widget_set_visible (GTK_WIDGET (self->source_entry), editing);
+  gtk_label_set_label (self->prompt_label, s->mode == SINOPIA_MODE_EDIT      ? "Target prompt (the picture after)"
+                                           : s->mode == SINOPIA_MODE_INPAINT ? "Prompt (what to paint in the regions)"
+                                                                             : "Prompt");
   g_action_group_change_action_state (G_ACTION_GROUP (self), "mode",
                                       g_variant_new_string (sinopia_mode_to_string (s->mode)));
   g_action_group_change_action_state (G_ACTION_GROUP (self), "keep-seed", g_variant_new_boolean (s->keep_seed));
@@ -177,6 +180,37 @@ sync_history (SinopiaWindow *self)
   g_action_group_change_action_state (G_ACTION_GROUP (self), "show-history", g_variant_new_int32 (p->shown));
 }
 
+/* The pixels of the shown result that differ from the input image, in magenta; NULL when
+ * there is nothing to compare. *changed receives their number. */
+static GdkTexture *
+changed_pixels (const SinopiaProject *p, gsize *changed)
+{
+  *changed = 0;
+  if (p->shown < 0 || !p->input_rgb)
+    return NULL;
+  const SinopiaHistoryItem *item = g_ptr_array_index (p->history, p->shown);
+  if (item->width != p->composition->width || item->height != p->composition->height)
+    return NULL;
+  gsize n = (gsize) item->width * item->height;
+  guint8 *rgba = g_malloc0 (n * 4);
+  for (gsize i = 0; i < n; i++)
+    if (memcmp (item->rgb + 3 * i, p->input_rgb + 3 * i, 3))
+      {
+        memcpy (rgba + 4 * i, (guint8[4]) { 255, 0, 255, 200 }, 4);
+        (*changed)++;
+      }
+  g_autoptr (GBytes) bytes = g_bytes_new_take (rgba, n * 4);
+  return gdk_memory_texture_new ((int) item->width, (int) item->height, GDK_MEMORY_R8G8B8A8, bytes,
+                                 (gsize) item->width * 4);
+}
+
+gboolean
+_sinopia_window_showing_changes (SinopiaWindow *self)
+{
+  g_autoptr (GVariant) state = g_action_group_get_action_state (G_ACTION_GROUP (self), "show-changes");
+  return state && g_variant_get_boolean (state);
+}
+
 void
 _sinopia_window_refresh_image (SinopiaWindow *self)
 {
@@ -195,6 +229,15 @@ _sinopia_window_refresh_image (SinopiaWindow *self)
   else if (p->input_rgb)
     texture = texture_from_rgb (p->input_rgb, c->width, c->height);
   sinopia_canvas_set_image (self->canvas, texture);
+  gsize changed = 0;
+  g_autoptr (GdkTexture) marks = _sinopia_window_showing_changes (self) ? changed_pixels (p, &changed) : NULL;
+  sinopia_canvas_set_marks (self->canvas, marks);
+  if (marks)
+    {
+      g_autofree char *text = g_strdup_printf ("%" G_GSIZE_FORMAT " pixels differ from the input (%.2f %%)", changed,
+                                               100.0 * changed / ((double) c->width * c->height));
+      gtk_label_set_label (self->status_label, text);
+    }
 }
 
 /* ---- autosave ---- */
@@ -311,7 +354,8 @@ _sinopia_window_generate (SinopiaWindow *self, gboolean live)
       s->seed = g_random_int ();
       sinopia_document_changed (self->document, SINOPIA_CHANGE_SETTINGS);
     }
-  if (!sinopia_generator_run (self->generator, sinopia_document_get_composition (self->document), s, &error))
+  const SinopiaProject *p = sinopia_document_get_project (self->document);
+  if (!sinopia_generator_run (self->generator, p->composition, s, p->input_rgb, &error))
     {
       _sinopia_window_toast (self, error->message);
       return;
