@@ -4,42 +4,27 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sinopia-cli-image.h"
 #include "sinopia-cli.h"
 #include "sinopia-edit.h"
 #include "sinopia-png.h"
 
-static int
-usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "sinopia-cli edit: %s\nTry 'sinopia-cli edit --help'.\n", msg);
-  return CLI_USAGE;
-}
+#define usage(...) cli_usage ("edit", __VA_ARGS__)
 
 typedef struct {
-  SinopiaModel *model;
+  CliImageJob job;     /* first: the runner passes the job */
   SinopiaEditParams params;
-  SinopiaImage *image, *reference;
   gboolean want_reference;
-  CliProgress progress;
 } Run;
 
 static gboolean
-run_job (gpointer data, const gint *cancel, GError **error)
+run_edit (CliImageJob *job, const gint *cancel, GError **error)
 {
-  Run *run = data;
-  run->image = sinopia_edit (run->model, &run->params, cancel, cli_progress_step, &run->progress,
-                             run->want_reference ? &run->reference : NULL, error);
-  return run->image != NULL;
+  Run *run = (Run *) job;
+  job->image = sinopia_edit (job->model, &run->params, cancel, cli_progress_step, &job->progress,
+                             run->want_reference ? &job->reference : NULL, error);
+  return job->image != NULL;
 }
 
 /* "0,1,17" (global indices) or "none" into an array. */
@@ -109,7 +94,7 @@ cli_edit (int argc, char **argv)
   if (!isnan (guidance) && !isfinite (guidance))
     return usage ("--guidance must be a finite number");
 
-  Run run = { .progress.tty = isatty (STDERR_FILENO), .want_reference = ref_path != NULL };
+  Run run = { .job.run = run_edit, .want_reference = ref_path != NULL };
   SinopiaEditParams *p = &run.params;
   sinopia_edit_params_init (p);
   g_autoptr (GArray) layers = g_array_new (FALSE, FALSE, sizeof (guint));
@@ -121,10 +106,7 @@ cli_edit (int argc, char **argv)
   }
   if (seed_text && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &p->seed, &error))
     return usage ("--seed: %s", error->message);
-  if (!model_dir && !sinopia_model_find_default (&model_dir, &error))
-    return cli_fail ("%s", error->message);
-  g_autofree char *info_path = g_build_filename (model_dir, SINOPIA_MODEL_INFO_FILE, NULL);
-  g_autoptr (SinopiaModelInfo) info = sinopia_model_info_load (info_path, &error);
+  g_autoptr (SinopiaModelInfo) info = cli_model_info (&model_dir, &error);
   if (!info)
     return cli_fail ("%s", error->message);
 
@@ -152,31 +134,5 @@ cli_edit (int argc, char **argv)
   p->guidance = (float) guidance;
   p->aligned = aligned;
 
-  SinopiaVkContext *ctx = sinopia_vk_context_new (NULL, &error);
-  if (!ctx)
-    return cli_fail ("%s", error->message);
-  int rc = CLI_ERROR;
-  gint64 t0 = g_get_monotonic_time ();
-  fprintf (stderr, "sinopia-cli: loading %s\n", model_dir);
-  if (!(run.model = sinopia_model_load (ctx, model_dir, &error)))
-    goto out;
-  run.progress.start = g_get_monotonic_time ();
-  if (!cli_run_cancellable ("sinopia-edit", run_job, &run, &error))
-    goto out;
-  for (char **w = run.image->warnings; *w; w++)
-    fprintf (stderr, "sinopia-cli: warning: %s\n", *w);
-  if (!cli_save_image (run.image, out_path, &error) || (ref_path && !cli_save_image (run.reference, ref_path, &error)))
-    goto out;
-  fprintf (stderr, "sinopia-cli: wrote %s (%u×%u, %u steps, guidance %g) in %.1f s\n", out_path, run.image->width,
-           run.image->height, run.image->steps, run.image->guidance, (g_get_monotonic_time () - t0) / 1e6);
-  rc = CLI_OK;
-
-out:
-  if (rc != CLI_OK)
-    cli_fail ("%s", error->message);
-  sinopia_image_free (run.image);
-  sinopia_image_free (run.reference);
-  sinopia_model_free (run.model);
-  sinopia_vk_context_free (ctx);
-  return rc;
+  return cli_image_job ("sinopia-edit", model_dir, &run.job, out_path, ref_path);
 }

@@ -4,26 +4,13 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sinopia-cli-image.h"
 #include "sinopia-cli.h"
 #include "sinopia-job.h"
 #include "sinopia-mask.h"
 
-static int
-usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "sinopia-cli generate: %s\nTry 'sinopia-cli generate --help'.\n", msg);
-  return CLI_USAGE;
-}
+#define usage(...) cli_usage ("generate", __VA_ARGS__)
 
 /* "X,Y,W,H=TEXT" (is_rect) or "MASK.png=TEXT" (split at the first '=') into a region; masks
  * are read at the output size. */
@@ -73,21 +60,17 @@ parse_region (const char *value, gboolean is_rect, uint32_t width, uint32_t heig
   return TRUE;
 }
 
-/* The generation runs as a job on a worker thread, so the main thread can turn Ctrl-C into a
- * cancel while it runs. */
 typedef struct {
-  SinopiaModel *model;
+  CliImageJob job;     /* first: the runner passes the job */
   SinopiaGenerateParams params;
-  SinopiaImage *image;
-  CliProgress progress;
 } Run;
 
 static gboolean
-run_job (gpointer data, const gint *cancel, GError **error)
+run_generate (CliImageJob *job, const gint *cancel, GError **error)
 {
-  Run *run = data;
-  run->image = sinopia_generate (run->model, &run->params, cancel, cli_progress_step, &run->progress, error);
-  return run->image != NULL;
+  Run *run = (Run *) job;
+  job->image = sinopia_generate (job->model, &run->params, cancel, cli_progress_step, &job->progress, error);
+  return job->image != NULL;
 }
 
 int
@@ -153,16 +136,12 @@ cli_generate (int argc, char **argv)
       single_interval < -1)
     return usage ("--mask-inject-steps must not be negative and the intervals must be at least 1");
 
-  Run run = { .progress.tty = isatty (STDERR_FILENO) };
+  Run run = { .job.run = run_generate };
   sinopia_generate_params_init (&run.params);
   if (seed_text && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &run.params.seed, &error))
     return usage ("--seed: %s", error->message);
-  if (!model_dir && !sinopia_model_find_default (&model_dir, &error))
-    return cli_fail ("%s", error->message);
-
   /* sizes are checked against sinopia-model.json before the weights load */
-  g_autofree char *info_path = g_build_filename (model_dir, SINOPIA_MODEL_INFO_FILE, NULL);
-  g_autoptr (SinopiaModelInfo) info = sinopia_model_info_load (info_path, &error);
+  g_autoptr (SinopiaModelInfo) info = cli_model_info (&model_dir, &error);
   if (!info)
     return cli_fail ("%s", error->message);
   run.params.prompt = prompt;
@@ -190,33 +169,5 @@ cli_generate (int argc, char **argv)
   run.params.double_interval = double_interval;
   run.params.single_interval = single_interval;
 
-  SinopiaVkContext *ctx = sinopia_vk_context_new (NULL, &error);
-  if (!ctx)
-    return cli_fail ("%s", error->message);
-  int rc = CLI_ERROR;
-  gint64 t0 = g_get_monotonic_time ();
-  fprintf (stderr, "sinopia-cli: loading %s\n", model_dir);
-  if (!(run.model = sinopia_model_load (ctx, model_dir, &error)))
-    goto out;
-  fprintf (stderr, "sinopia-cli: loaded %s in %.1f s; %u×%u\n", sinopia_model_info (run.model)->name,
-           (g_get_monotonic_time () - t0) / 1e6, run.params.width, run.params.height);
-  run.progress.start = g_get_monotonic_time ();
-  if (!cli_run_cancellable ("sinopia-generate", run_job, &run, &error))
-    goto out;
-  for (char **w = run.image->warnings; *w; w++)
-    fprintf (stderr, "sinopia-cli: warning: %s\n", *w);
-  if (!cli_save_image (run.image, out_path, &error))
-    goto out;
-  fprintf (stderr, "sinopia-cli: wrote %s (%u×%u, %u steps, seed %" G_GUINT64_FORMAT ", guidance %g) in %.1f s\n",
-           out_path, run.image->width, run.image->height, run.image->steps, run.image->seed,
-           run.image->guidance, (g_get_monotonic_time () - t0) / 1e6);
-  rc = CLI_OK;
-
-out:
-  if (rc != CLI_OK)
-    cli_fail ("%s", error->message);
-  sinopia_image_free (run.image);
-  sinopia_model_free (run.model);
-  sinopia_vk_context_free (ctx);
-  return rc;
+  return cli_image_job ("sinopia-generate", model_dir, &run.job, out_path, NULL);
 }

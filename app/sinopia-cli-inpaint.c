@@ -3,7 +3,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <unistd.h>
 
 #include "sinopia-cli-image.h"
 #include "sinopia-cli.h"
@@ -11,33 +10,19 @@
 #include "sinopia-mask.h"
 #include "sinopia-png.h"
 
-static int
-usage (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "sinopia-cli inpaint: %s\nTry 'sinopia-cli inpaint --help'.\n", msg);
-  return CLI_USAGE;
-}
+#define usage(...) cli_usage ("inpaint", __VA_ARGS__)
 
 typedef struct {
-  SinopiaModel *model;
+  CliImageJob job;     /* first: the runner passes the job */
   SinopiaInpaintParams params;
-  SinopiaImage *image;
-  CliProgress progress;
 } Run;
 
 static gboolean
-run_job (gpointer data, const gint *cancel, GError **error)
+run_inpaint (CliImageJob *job, const gint *cancel, GError **error)
 {
-  Run *run = data;
-  run->image = sinopia_inpaint (run->model, &run->params, cancel, cli_progress_step, &run->progress, error);
-  return run->image != NULL;
+  Run *run = (Run *) job;
+  job->image = sinopia_inpaint (job->model, &run->params, cancel, cli_progress_step, &job->progress, error);
+  return job->image != NULL;
 }
 
 int
@@ -93,15 +78,12 @@ cli_inpaint (int argc, char **argv)
       (!isnan (attn_scale) && !isfinite (attn_scale)))
     return usage ("--skip-step must not be negative; guidances and --attn-scale must be finite numbers");
 
-  Run run = { .progress.tty = isatty (STDERR_FILENO) };
+  Run run = { .job.run = run_inpaint };
   SinopiaInpaintParams *p = &run.params;
   sinopia_inpaint_params_init (p);
   if (seed_text && !g_ascii_string_to_unsigned (seed_text, 10, 0, G_MAXINT64, &p->seed, &error))
     return usage ("--seed: %s", error->message);
-  if (!model_dir && !sinopia_model_find_default (&model_dir, &error))
-    return cli_fail ("%s", error->message);
-  g_autofree char *info_path = g_build_filename (model_dir, SINOPIA_MODEL_INFO_FILE, NULL);
-  g_autoptr (SinopiaModelInfo) info = sinopia_model_info_load (info_path, &error);
+  g_autoptr (SinopiaModelInfo) info = cli_model_info (&model_dir, &error);
   if (!info)
     return cli_fail ("%s", error->message);
   if (steps > 0 && skip >= steps)
@@ -135,31 +117,5 @@ cli_inpaint (int argc, char **argv)
   p->aligned_start = aligned;
   p->attn_mask = attn_mask;
 
-  SinopiaVkContext *ctx = sinopia_vk_context_new (NULL, &error);
-  if (!ctx)
-    return cli_fail ("%s", error->message);
-  int rc = CLI_ERROR;
-  gint64 t0 = g_get_monotonic_time ();
-  fprintf (stderr, "sinopia-cli: loading %s\n", model_dir);
-  if (!(run.model = sinopia_model_load (ctx, model_dir, &error)))
-    goto out;
-  run.progress.start = g_get_monotonic_time ();
-  if (!cli_run_cancellable ("sinopia-inpaint", run_job, &run, &error))
-    goto out;
-  for (char **w = run.image->warnings; *w; w++)
-    fprintf (stderr, "sinopia-cli: warning: %s\n", *w);
-  if (!cli_save_image (run.image, out_path, &error))
-    goto out;
-  fprintf (stderr, "sinopia-cli: wrote %s (%u×%u, %u steps, guidance %g, KV cache %.2f MB) in %.1f s\n", out_path,
-           run.image->width, run.image->height, run.image->steps, run.image->guidance,
-           run.image->kv_cache_bytes / 1e6, (g_get_monotonic_time () - t0) / 1e6);
-  rc = CLI_OK;
-
-out:
-  if (rc != CLI_OK)
-    cli_fail ("%s", error->message);
-  sinopia_image_free (run.image);
-  sinopia_model_free (run.model);
-  sinopia_vk_context_free (ctx);
-  return rc;
+  return cli_image_job ("sinopia-inpaint", model_dir, &run.job, out_path, NULL);
 }

@@ -181,30 +181,25 @@ sinopia_edit (SinopiaModel *model, const SinopiaEditParams *p, const gint *cance
   float guidance = isnan (p->guidance) ? info->default_guidance : p->guidance;
   float ref_guidance = real ? 1.0f : guidance;
   uint32_t f = sinopia_ae_factor (ac), z = ac->z_channels, lh = H / f, lw = W / f;
-  uint32_t n_img = (lh / 2) * (lw / 2), T = info->t5_max_length, Dt = fc->context_in_dim;
+  uint32_t n_img = (lh / 2) * (lw / 2);
   gsize n_latent = (gsize) z * lh * lw;
   gboolean need_neg = !fc->guidance_embed && (guidance != 1.0f || ref_guidance != 1.0f);
-  g_autofree float *src_txt = g_new (float, (gsize) T * Dt), *tar_txt = g_new (float, (gsize) T * Dt);
-  g_autofree float *src_y = g_new (float, fc->vec_in_dim), *tar_y = g_new (float, fc->vec_in_dim);
-  g_autofree float *neg_txt = need_neg ? g_new (float, (gsize) T * Dt) : NULL;
-  g_autofree float *neg_y = need_neg ? g_new (float, fc->vec_in_dim) : NULL;
-  g_autofree float *txt_ids = g_new0 (float, (gsize) T * 3), *img_ids = g_new (float, (gsize) n_img * 3);
+  g_autofree float *img_ids = g_new (float, (gsize) n_img * 3);
   g_autofree float *ts = g_new (float, steps + 1), *start = g_new (float, n_latent), *lat = g_new (float, n_latent);
   g_autofree float *ref_out = g_new (float, n_latent), *edit_out = g_new (float, n_latent);
   g_autofree float *trajectory = NULL, *clean = NULL;
   g_autoptr (SinopiaImage) ref_img = new_image (info, p, p->source_prompt, W, H, steps, ref_guidance);
   g_autoptr (SinopiaImage) img = new_image (info, p, p->prompt, W, H, steps, guidance);
 
-  if (!sinopia__generate_encode_prompt (model, "source prompt", p->source_prompt, src_txt, src_y, warnings, error) ||
-      !sinopia__generate_encode_prompt (model, "prompt", p->prompt, tar_txt, tar_y, warnings, error) ||
-      (need_neg && !sinopia__generate_encode_prompt (model, "negative prompt", img->negative, neg_txt, neg_y,
-                                                     warnings, error)))
+  g_auto (SinopiaPromptPair) pr = { 0 };
+  if (!sinopia__generate_encode_pair (model, p->source_prompt, p->prompt, img->negative, need_neg, &pr, warnings,
+                                      error))
     return NULL;
   sinopia_flux_img_ids (lh, lw, img_ids);
   sinopia__generate_schedule (info, steps, n_img, ts);
   SinopiaStableFlowRequest req = {
-    .model = flux, .src_txt = src_txt, .src_y = src_y, .tar_txt = tar_txt, .tar_y = tar_y, .neg_txt = neg_txt,
-    .neg_y = neg_y, .txt_ids = txt_ids, .n_txt = T, .img_ids = img_ids, .n_img = n_img, .timesteps = ts,
+    .model = flux, .src_txt = pr.src_txt, .src_y = pr.src_y, .tar_txt = pr.tar_txt, .tar_y = pr.tar_y,
+    .neg_txt = pr.neg_txt, .neg_y = pr.neg_y, .txt_ids = pr.txt_ids, .n_txt = pr.n_txt, .img_ids = img_ids, .n_img = n_img, .timesteps = ts,
     .n_steps = steps, .ref_guidance = ref_guidance, .edit_guidance = guidance, .vital = vital,
     .aligned = p->aligned, .cancel = cancel, .latent_height = lh, .latent_width = lw,
   };
@@ -216,15 +211,8 @@ sinopia_edit (SinopiaModel *model, const SinopiaEditParams *p, const gint *cance
     sinopia_noise (p->seed, lat, n_latent);
     sinopia_flux_pack (lat, z, lh, lw, start);
   } else {
-    gsize hw = (gsize) W * H;
-    g_autofree float *planes = g_new (float, 3 * hw);
-    for (gsize px = 0; px < hw; px++)
-      for (guint c = 0; c < 3; c++)
-        planes[c * hw + px] = p->image[px * 3 + c] / 127.5f - 1.0f;
-    if (!sinopia_ae_encode (ae, planes, H, W, NULL, lat, sinopia__generate_ae_cancelled, (gpointer) cancel, error)) {
-      sinopia__generate_map_cancel (error);
+    if (!sinopia__generate_encode_image (model, p->image, W, H, lat, cancel, error))
       return NULL;
-    }
     clean = g_new (float, n_latent);
     sinopia_flux_pack (lat, z, lh, lw, clean);
     for (gsize i = 0; i < n_latent; i++)

@@ -15,5 +15,22 @@ void sinopia__generate_schedule (const SinopiaModelInfo *info, guint steps, guin
 gboolean sinopia__generate_ae_cancelled (gpointer cancel);
 /* Turns the sampler's and the autoencoder's cancellations into SINOPIA_GENERATE_ERROR_CANCELLED. */
 void sinopia__generate_map_cancel (GError **error);
+/* RGB8 [H, W, 3] → [-1, 1] → the autoencoder's scaled latent of the encoder's mean
+ * [z, H/f, W/f]; cancellation becomes SINOPIA_GENERATE_ERROR_CANCELLED. */
+gboolean sinopia__generate_encode_image (SinopiaModel *model, const guint8 *rgb, uint32_t width, uint32_t height,
+                                         float *latent, const gint *cancel, GError **error);
 /* [C, H, W] decoder output → interleaved RGB8, clamped, trunc(127.5·(x + 1)) in float32. */
 void sinopia__generate_to_rgb8 (const float *planes, uint32_t width, uint32_t height, guint8 *rgb);
+
+/* The prompts of an edit: source and target (T5 txt [n_txt, context_in_dim] and CLIP y), the
+ * negative prompt when a pass needs it (NULL otherwise), and the all-zero text ids. */
+typedef struct {
+  float *src_txt, *src_y, *tar_txt, *tar_y, *neg_txt, *neg_y, *txt_ids;
+  uint32_t n_txt;
+} SinopiaPromptPair;
+
+gboolean sinopia__generate_encode_pair (SinopiaModel *model, const char *source, const char *prompt,
+                                        const char *negative, gboolean with_negative, SinopiaPromptPair *pair,
+                                        GPtrArray *warnings, GError **error);
+void sinopia__prompt_pair_clear (SinopiaPromptPair *pair);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SinopiaPromptPair, sinopia__prompt_pair_clear)

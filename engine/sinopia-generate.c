@@ -112,6 +112,37 @@ sinopia__generate_encode_prompt (SinopiaModel *model, const char *what, const ch
          (!y || sinopia_clip_encode (sinopia_model_clip (model), clip_ids, NULL, Lc, NULL, y, NULL, error));
 }
 
+gboolean
+sinopia__generate_encode_pair (SinopiaModel *model, const char *source, const char *prompt, const char *negative,
+                               gboolean with_negative, SinopiaPromptPair *pair, GPtrArray *warnings, GError **error)
+{
+  const SinopiaFluxConfig *fc = sinopia_flux_model_config (sinopia_model_flux (model));
+  uint32_t T = sinopia_model_info (model)->t5_max_length, n_axes = fc->n_axes;
+  gsize txt = (gsize) T * fc->context_in_dim;
+  *pair = (SinopiaPromptPair) {
+    .src_txt = g_new (float, txt), .src_y = g_new (float, fc->vec_in_dim), .tar_txt = g_new (float, txt),
+    .tar_y = g_new (float, fc->vec_in_dim), .txt_ids = g_new0 (float, (gsize) T * n_axes), .n_txt = T,
+  };
+  if (with_negative) {
+    pair->neg_txt = g_new (float, txt);
+    pair->neg_y = g_new (float, fc->vec_in_dim);
+  }
+  return sinopia__generate_encode_prompt (model, "source prompt", source, pair->src_txt, pair->src_y, warnings,
+                                          error) &&
+         sinopia__generate_encode_prompt (model, "prompt", prompt, pair->tar_txt, pair->tar_y, warnings, error) &&
+         (!with_negative || sinopia__generate_encode_prompt (model, "negative prompt", negative, pair->neg_txt,
+                                                             pair->neg_y, warnings, error));
+}
+
+void
+sinopia__prompt_pair_clear (SinopiaPromptPair *pair)
+{
+  float *all[] = { pair->src_txt, pair->src_y, pair->tar_txt, pair->tar_y, pair->neg_txt, pair->neg_y, pair->txt_ids };
+  for (guint i = 0; i < G_N_ELEMENTS (all); i++)
+    g_free (all[i]);
+  *pair = (SinopiaPromptPair) { 0 };
+}
+
 /* The reference get_schedule with the file's shift line; FLUX's own line (0.5 at 256 tokens,
  * 1.15 at 4096) goes through the sampler's bit-exact version. */
 void
@@ -278,6 +309,22 @@ prepare_regional (SinopiaModel *model, const SinopiaGenerateParams *p, const Sin
       return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+sinopia__generate_encode_image (SinopiaModel *model, const guint8 *rgb, uint32_t W, uint32_t H, float *latent,
+                                const gint *cancel, GError **error)
+{
+  gsize hw = (gsize) W * H;
+  g_autofree float *planes = g_new (float, 3 * hw);
+  for (gsize px = 0; px < hw; px++)
+    for (guint c = 0; c < 3; c++)
+      planes[c * hw + px] = rgb[px * 3 + c] / 127.5f - 1.0f;
+  if (sinopia_ae_encode (sinopia_model_ae (model), planes, H, W, NULL, latent, sinopia__generate_ae_cancelled,
+                         (gpointer) cancel, error))
+    return TRUE;
+  sinopia__generate_map_cancel (error);
+  return FALSE;
 }
 
 void

@@ -125,7 +125,7 @@ sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *p, const gint 
     return NULL;
   }
   uint32_t W = p->width, H = p->height, f = sinopia_ae_factor (ac), z = ac->z_channels, lh = H / f, lw = W / f;
-  uint32_t n_img = (lh / 2) * (lw / 2), T = info->t5_max_length, Dt = fc->context_in_dim;
+  uint32_t n_img = (lh / 2) * (lw / 2);
   gsize n_latent = (gsize) z * lh * lw, hw = (gsize) W * H;
   g_autofree guint8 *latent_mask = g_new (guint8, (gsize) lh * lw);
   g_autofree float *channel_mask = g_new (float, n_latent);
@@ -147,42 +147,31 @@ sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *p, const gint 
   img->negative = g_strdup (p->negative ? p->negative : "");
   img->model_name = g_strdup (info->name);
 
-  /* the image in [-1, 1], encoded to the encoder's mean */
   g_autofree float *planes = g_new (float, (gsize) ac->out_ch * hw), *lat = g_new (float, n_latent);
-  for (gsize px = 0; px < hw; px++)
-    for (guint c = 0; c < 3; c++)
-      planes[c * hw + px] = p->image[px * 3 + c] / 127.5f - 1.0f;
-  if (!sinopia_ae_encode (ae, planes, H, W, NULL, lat, sinopia__generate_ae_cancelled, (gpointer) cancel, error)) {
-    sinopia__generate_map_cancel (error);
+  if (!sinopia__generate_encode_image (model, p->image, W, H, lat, cancel, error))
     return NULL;
-  }
 
   gboolean embedded = fc->guidance_embed;
   gboolean need_neg = !embedded && (r.denoise_guidance != 1.0f || r.inversion_guidance != 1.0f);
-  g_autofree float *src_txt = g_new (float, (gsize) T * Dt), *tar_txt = g_new (float, (gsize) T * Dt);
-  g_autofree float *src_y = g_new (float, fc->vec_in_dim), *tar_y = g_new (float, fc->vec_in_dim);
-  g_autofree float *neg_txt = need_neg ? g_new (float, (gsize) T * Dt) : NULL;
-  g_autofree float *neg_y = need_neg ? g_new (float, fc->vec_in_dim) : NULL;
-  g_autofree float *txt_ids = g_new0 (float, (gsize) T * 3), *img_ids = g_new (float, (gsize) n_img * 3);
-  g_autofree float *ts = g_new (float, steps + 1), *z0 = g_new (float, n_latent), *out = g_new (float, n_latent);
-  if (!sinopia__generate_encode_prompt (model, "source prompt", p->source_prompt, src_txt, src_y, warnings, error) ||
-      !sinopia__generate_encode_prompt (model, "prompt", p->prompt, tar_txt, tar_y, warnings, error) ||
-      (need_neg && !sinopia__generate_encode_prompt (model, "negative prompt", img->negative, neg_txt, neg_y,
-                                                     warnings, error)))
+  g_autofree float *img_ids = g_new (float, (gsize) n_img * 3), *ts = g_new (float, steps + 1);
+  g_autofree float *z0 = g_new (float, n_latent), *out = g_new (float, n_latent);
+  g_auto (SinopiaPromptPair) pr = { 0 };
+  if (!sinopia__generate_encode_pair (model, p->source_prompt, p->prompt, img->negative, need_neg, &pr, warnings,
+                                      error))
     return NULL;
   if (p->preview && !(r.preview = sinopia_model_preview_map (model, error)))
     return NULL;
   sinopia_flux_pack (lat, z, lh, lw, z0);
   sinopia_flux_img_ids (lh, lw, img_ids);
   sinopia__generate_schedule (info, steps, n_img, ts);
-  r.src_txt = src_txt;
-  r.src_y = src_y;
-  r.tar_txt = tar_txt;
-  r.tar_y = tar_y;
-  r.neg_txt = neg_txt;
-  r.neg_y = neg_y;
-  r.txt_ids = txt_ids;
-  r.n_txt = T;
+  r.src_txt = pr.src_txt;
+  r.src_y = pr.src_y;
+  r.tar_txt = pr.tar_txt;
+  r.tar_y = pr.tar_y;
+  r.neg_txt = pr.neg_txt;
+  r.neg_y = pr.neg_y;
+  r.txt_ids = pr.txt_ids;
+  r.n_txt = pr.n_txt;
   r.img_ids = img_ids;
   r.n_img = n_img;
   r.timesteps = ts;

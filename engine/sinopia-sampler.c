@@ -112,6 +112,60 @@ sinopia_noise (guint64 seed, float *out, gsize n)
   }
 }
 
+void
+sinopia_step_reporter_init (SinopiaStepReporter *r, SinopiaStepFunc on_step, gpointer user_data,
+                            const SinopiaPreviewMap *preview, uint32_t latent_height, uint32_t latent_width,
+                            uint32_t n_img, uint32_t channels)
+{
+  gsize size = (gsize) n_img * channels;
+  *r = (SinopiaStepReporter) {
+    .on_step = on_step, .user_data = user_data, .preview = preview, .latent_height = latent_height,
+    .latent_width = latent_width, .n_img = n_img, .channels = channels,
+  };
+  if (!on_step)
+    return;
+  r->x0 = g_new (float, size);
+  if (preview) {
+    r->unpacked = g_new (float, size);
+    r->rgb = g_new (guint8, (gsize) latent_height * latent_width * 3);
+  }
+}
+
+void
+sinopia_step_reporter_clear (SinopiaStepReporter *r)
+{
+  g_clear_pointer (&r->x0, g_free);
+  g_clear_pointer (&r->unpacked, g_free);
+  g_clear_pointer (&r->rgb, g_free);
+}
+
+gboolean
+sinopia_step_reporter_report (SinopiaStepReporter *r, guint step, guint n_steps, float t, float dt,
+                              const float *latent, const float *pred, GError **error)
+{
+  gsize size = (gsize) r->n_img * r->channels;
+  if (!r->on_step)
+    return TRUE;
+  /* x0 = x_t − t·v, from the latent before this step: x_t = x_{t+dt} − dt·v */
+  for (gsize i = 0; i < size; i++)
+    r->x0[i] = latent[i] - dt * pred[i] - t * pred[i];
+  SinopiaStepInfo info = {
+    .step = step, .n_steps = n_steps, .t_eval = t, .t_next = t + dt,
+    .latent = latent, .x0 = r->x0, .n_img = r->n_img, .channels = r->channels,
+  };
+  if (r->preview) {
+    sinopia_flux_unpack (r->x0, r->channels / 4, r->latent_height, r->latent_width, r->unpacked);
+    sinopia_preview_rgb (r->preview, r->unpacked, r->latent_height, r->latent_width, r->rgb);
+    info.preview_rgb = r->rgb;
+    info.preview_width = r->latent_width;
+    info.preview_height = r->latent_height;
+  }
+  if (r->on_step (&info, r->user_data))
+    return TRUE;
+  g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED, "Cancelled");
+  return FALSE;
+}
+
 static gboolean
 cancelled (const SinopiaSampleRequest *req, GError **error)
 {
@@ -196,8 +250,8 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   uint64_t size = (uint64_t) n * C;
   Loop l = { 0 };
   gboolean ok = FALSE;
-  g_autofree float *guidance = NULL, *pred = NULL, *x0 = NULL, *x0_unpacked = NULL;
-  g_autofree guint8 *rgb = NULL;
+  g_autofree float *guidance = NULL, *pred = NULL;
+  g_auto (SinopiaStepReporter) reporter = { 0 };
 
   if (!req->n_steps || !req->t_eval || !req->dt || !n || cfg->in_channels != cfg->out_channels) {
     g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_INPUT,
@@ -249,11 +303,8 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   SinopiaTensor x = sinopia_tensor (l.latent, 0, n, C), v = sinopia_tensor (l.pred, 0, n, C);
   SinopiaTensor nv = l.neg_pred ? sinopia_tensor (l.neg_pred, 0, n, C) : v;
   pred = g_new (float, size);
-  x0 = g_new (float, size);
-  if (req->preview) {
-    x0_unpacked = g_new (float, size);
-    rgb = g_new (guint8, (gsize) req->latent_height * req->latent_width * 3);
-  }
+  sinopia_step_reporter_init (&reporter, on_step, user_data, req->preview, req->latent_height, req->latent_width,
+                              n, C);
   for (guint k = 0; k < req->n_steps; k++) {
     if (cancelled (req, error))
       goto out;
@@ -287,27 +338,8 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
         !sinopia_buffer_download (l.latent, 0, latent, size * sizeof (float), error) ||
         !sinopia_buffer_download (l.pred, 0, pred, size * sizeof (float), error))
       goto out;
-    if (on_step) {
-      /* x0 = x_t − t·v, from the latent before this step: x_t = x_{t+dt} − dt·v */
-      float t = req->t_eval[k];
-      for (uint64_t i = 0; i < size; i++)
-        x0[i] = latent[i] - dt * pred[i] - t * pred[i];
-      SinopiaStepInfo info = {
-        .step = k, .n_steps = req->n_steps, .t_eval = t, .t_next = t + dt,
-        .latent = latent, .x0 = x0, .n_img = n, .channels = C,
-      };
-      if (req->preview) {
-        sinopia_flux_unpack (x0, C / 4, req->latent_height, req->latent_width, x0_unpacked);
-        sinopia_preview_rgb (req->preview, x0_unpacked, req->latent_height, req->latent_width, rgb);
-        info.preview_rgb = rgb;
-        info.preview_width = req->latent_width;
-        info.preview_height = req->latent_height;
-      }
-      if (!on_step (&info, user_data)) {
-        g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED, "Cancelled");
-        goto out;
-      }
-    }
+    if (!sinopia_step_reporter_report (&reporter, k, req->n_steps, req->t_eval[k], dt, latent, pred, error))
+      goto out;
   }
   ok = TRUE;
 

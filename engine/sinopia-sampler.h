@@ -50,6 +50,27 @@ typedef struct {
 /* Called on the sampling thread after every step; return FALSE to stop (cancel). */
 typedef gboolean (*SinopiaStepFunc) (const SinopiaStepInfo *info, gpointer user_data);
 
+/* The step callback of an Euler loop: the predicted clean latent x0 = x_t − t·v, its preview,
+ * then on_step. Owns its scratch; init, report after every step, clear. */
+typedef struct {
+  SinopiaStepFunc on_step;
+  gpointer user_data;
+  const SinopiaPreviewMap *preview;   /* NULL: no previews */
+  uint32_t latent_height, latent_width, n_img, channels;
+  float *x0, *unpacked;
+  guint8 *rgb;
+} SinopiaStepReporter;
+
+void sinopia_step_reporter_init (SinopiaStepReporter *reporter, SinopiaStepFunc on_step, gpointer user_data,
+                                 const SinopiaPreviewMap *preview, uint32_t latent_height, uint32_t latent_width,
+                                 uint32_t n_img, uint32_t channels);
+void sinopia_step_reporter_clear (SinopiaStepReporter *reporter);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SinopiaStepReporter, sinopia_step_reporter_clear)
+/* After the step from t to t + dt: `latent` [n_img, channels] is the new latent and `pred` the
+ * velocity the step used. FALSE with SINOPIA_SAMPLER_ERROR_CANCELLED when on_step says stop. */
+gboolean sinopia_step_reporter_report (SinopiaStepReporter *reporter, guint step, guint n_steps, float t, float dt,
+                                       const float *latent, const float *pred, GError **error);
+
 typedef struct {
   SinopiaFluxModel *model;
   /* the prompt: txt [n_txt, context_in_dim], y [vec_in_dim], txt_ids [n_txt, n_axes] */

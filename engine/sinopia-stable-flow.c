@@ -163,8 +163,8 @@ sinopia_stable_flow (const SinopiaStableFlowRequest *req, const float *start, fl
   guint n = req->n_steps;
   Branches b = { 0 };
   gboolean ok = FALSE;
-  g_autofree float *pred = g_new (float, size), *x0 = g_new (float, size), *unpacked = NULL;
-  g_autofree guint8 *rgb = NULL;
+  g_autofree float *pred = g_new (float, size);
+  g_auto (SinopiaStepReporter) reporter = { 0 };
 
   if (!n || !n_img || !req->timesteps || !req->vital || !req->src_txt || !req->tar_txt ||
       (req->trajectory && !req->clean))
@@ -172,10 +172,8 @@ sinopia_stable_flow (const SinopiaStableFlowRequest *req, const float *start, fl
                                "image, its clean latent");
   if (req->preview && (uint64_t) (req->latent_height / 2) * (req->latent_width / 2) != n_img)
     return input_error (error, "The preview's latent size does not match the image tokens");
-  if (req->preview) {
-    unpacked = g_new (float, size);
-    rgb = g_new (guint8, (gsize) req->latent_height * req->latent_width * 3);
-  }
+  sinopia_step_reporter_init (&reporter, on_step, user_data, req->preview, req->latent_height, req->latent_width,
+                              n_img, C);
   if (!branches_setup (req, &b, start, error))
     goto out;
 
@@ -212,26 +210,8 @@ sinopia_stable_flow (const SinopiaStableFlowRequest *req, const float *start, fl
       if (!sinopia_buffer_upload (b.latent[0], 0, to, size * sizeof (float), error))
         goto out;
     }
-    if (on_step) {
-      /* x0 = x_t − t·v of the edit, from its latent before this step */
-      for (gsize i = 0; i < size; i++)
-        x0[i] = edit_out[i] - dt * pred[i] - t * pred[i];
-      SinopiaStepInfo info = {
-        .step = k, .n_steps = n, .t_eval = t, .t_next = t + dt, .latent = edit_out, .x0 = x0, .n_img = n_img,
-        .channels = C,
-      };
-      if (req->preview) {
-        sinopia_flux_unpack (x0, C / 4, req->latent_height, req->latent_width, unpacked);
-        sinopia_preview_rgb (req->preview, unpacked, req->latent_height, req->latent_width, rgb);
-        info.preview_rgb = rgb;
-        info.preview_width = req->latent_width;
-        info.preview_height = req->latent_height;
-      }
-      if (!on_step (&info, user_data)) {
-        g_set_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED, "Cancelled");
-        goto out;
-      }
-    }
+    if (!sinopia_step_reporter_report (&reporter, k, n, t, dt, edit_out, pred, error))
+      goto out;
   }
   ok = sinopia_buffer_download (b.latent[0], 0, ref_out, size * sizeof (float), error);
 

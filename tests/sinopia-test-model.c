@@ -1,6 +1,7 @@
 /* sinopia-test-model.c — tiny random model folders for tests (sinopia-test-model.h). */
 #define G_LOG_DOMAIN "sinopia-test"
 
+#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
@@ -345,4 +346,40 @@ sinopia_test_write_model (const char *dir, const char *tokenizer, const SinopiaT
   g_autofree char *info = g_build_filename (dir, SINOPIA_MODEL_INFO_FILE, NULL);
   g_autofree char *json = sinopia_test_model_info_json (m, m->name, m->extra_json);
   sinopia_test_write_text (info, json);
+}
+
+void
+sinopia_test_model_folder_open (SinopiaTestModelFolder *f, const SinopiaTestModel *m)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *tokenizer = g_test_build_filename (G_TEST_DIST, "data", "spm-nmt.model", NULL);
+  g_autofree char *pattern = g_strdup_printf ("%s-XXXXXX", m->name);
+  f->tmp_root = g_dir_make_tmp (pattern, &error);
+  g_assert_no_error (error);
+  f->model_dir = g_build_filename (f->tmp_root, "model", NULL);
+  sinopia_test_write_model (f->model_dir, tokenizer, m);
+  f->model = sinopia_model_load (sinopia_test_context (), f->model_dir, &error);
+  g_assert_no_error (error);
+}
+
+void
+sinopia_test_remove_tree (const char *path)
+{
+  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (path, G_FILE_TEST_IS_DIR)) {
+    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+    for (const char *name; d && (name = g_dir_read_name (d));) {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      sinopia_test_remove_tree (child);
+    }
+  }
+  g_remove (path);
+}
+
+void
+sinopia_test_model_folder_close (SinopiaTestModelFolder *f)
+{
+  g_clear_pointer (&f->model, sinopia_model_free);
+  sinopia_test_remove_tree (f->tmp_root);
+  g_clear_pointer (&f->tmp_root, g_free);
+  g_clear_pointer (&f->model_dir, g_free);
 }

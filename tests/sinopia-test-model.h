@@ -28,3 +28,17 @@ void sinopia_test_write_model (const char *dir, const char *tokenizer, const Sin
  * (transfer full) */
 char *sinopia_test_model_info_json (const SinopiaTestModel *model, const char *name, const char *extra);
 void sinopia_test_write_text (const char *path, const char *text);
+/* Removes a file or a folder with everything in it (links are removed, not followed). */
+void sinopia_test_remove_tree (const char *path);
+
+/* A model written into a new temporary folder and loaded on the shared test context
+ * (sinopia-test-vk.h); the tokenizer is tests/data/spm-nmt.model. */
+typedef struct {
+  char *tmp_root;       /* the folder, for the test's other files too */
+  char *model_dir;      /* tmp_root/model */
+  SinopiaModel *model;
+} SinopiaTestModelFolder;
+
+void sinopia_test_model_folder_open (SinopiaTestModelFolder *folder, const SinopiaTestModel *model);
+/* Frees the model and removes the folder with everything in it. */
+void sinopia_test_model_folder_close (SinopiaTestModelFolder *folder);

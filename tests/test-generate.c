@@ -68,19 +68,6 @@ variant_info (const char *dir, const char *json)
   sinopia_test_write_text (p, json);
 }
 
-static void
-remove_tree (const char *path)
-{
-  if (!g_file_test (path, G_FILE_TEST_IS_SYMLINK) && g_file_test (path, G_FILE_TEST_IS_DIR)) {
-    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-    for (const char *name; d && (name = g_dir_read_name (d));) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  }
-  g_remove (path);
-}
-
 static SinopiaModel *
 load_expecting_error (const char *dir, GQuark domain, gint code, const char *needle)
 {
@@ -686,7 +673,7 @@ main (int argc, char **argv)
   int rc = g_test_run ();
   sinopia_model_free (model);
   sinopia_test_context_finish ();
-  remove_tree (tmp_root);
+  sinopia_test_remove_tree (tmp_root);
   g_free (model_dir);
   g_free (tmp_root);
   return rc;

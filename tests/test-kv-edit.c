@@ -6,7 +6,6 @@
 #define G_LOG_DOMAIN "sinopia-test"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "sinopia-inpaint.h"
@@ -516,6 +515,19 @@ box_mask (uint32_t x0, uint32_t y0, uint32_t x1, uint32_t y1)
   return m;
 }
 
+/* The inpainting of the tests: the test image, red circle → blue square, skipping one step. */
+static void
+inpaint_params (SinopiaInpaintParams *p, const guint8 *rgb, const guint8 *mask)
+{
+  sinopia_inpaint_params_init (p);
+  p->image = rgb;
+  p->mask = mask;
+  p->width = p->height = SIDE;
+  p->source_prompt = "a red circle";
+  p->prompt = "a blue square";
+  p->skip_step = 1;
+}
+
 /* Inpainting end to end: latent tokens outside the mask are the encoded input's bit for bit,
  * pixels farther than the band from the regenerated blocks are the input's, and the masked
  * area changes. */
@@ -525,13 +537,7 @@ test_inpaint (void)
   g_autoptr (GError) error = NULL;
   g_autofree guint8 *rgb = test_image (), *mask = box_mask (16, 16, 40, 40);
   SinopiaInpaintParams p;
-  sinopia_inpaint_params_init (&p);
-  p.image = rgb;
-  p.mask = mask;
-  p.width = p.height = SIDE;
-  p.source_prompt = "a red circle";
-  p.prompt = "a blue square";
-  p.skip_step = 1;
+  inpaint_params (&p, rgb, mask);
   Progress progress = { 0 };
   g_autoptr (SinopiaImage) img = sinopia_inpaint (model, &p, NULL, on_step, &progress, &error);
   g_assert_no_error (error);
@@ -642,13 +648,7 @@ test_cli (void)
   g_assert_nonnull (strstr (r.err, "KV cache"));
   sinopia_test_run_clear (&r);
   SinopiaInpaintParams p;
-  sinopia_inpaint_params_init (&p);
-  p.image = rgb;
-  p.mask = mask;
-  p.width = p.height = SIDE;
-  p.source_prompt = "a red circle";
-  p.prompt = "a blue square";
-  p.skip_step = 1;
+  inpaint_params (&p, rgb, mask);
   p.attn_scale = 0.5f;
   p.reinit = 1;
   p.seed = 9;
@@ -683,14 +683,11 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_autoptr (GError) error = NULL;
-  tmp_root = g_dir_make_tmp ("sinopia-kv-edit-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_dir = g_build_filename (tmp_root, "model", NULL);
-  g_autofree char *tokenizer = g_test_build_filename (G_TEST_DIST, "data", "spm-nmt.model", NULL);
-  sinopia_test_write_model (model_dir, tokenizer, &tiny);
-  model = sinopia_model_load (sinopia_test_context (), model_dir, &error);
-  g_assert_no_error (error);
+  SinopiaTestModelFolder folder;
+  sinopia_test_model_folder_open (&folder, &tiny);
+  tmp_root = folder.tmp_root;
+  model_dir = folder.model_dir;
+  model = folder.model;
 
   g_test_add_func ("/kv-edit/mask-downsampler", test_mask_downsampler);
   g_test_add_func ("/kv-edit/bits-and-bias", test_bits_and_bias);
@@ -707,11 +704,7 @@ main (int argc, char **argv)
   g_test_add_func ("/kv-edit/cli", test_cli);
   int rc = g_test_run ();
 
-  sinopia_model_free (model);
+  sinopia_test_model_folder_close (&folder);
   sinopia_test_context_finish ();
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_root);
-  g_assert_cmpint (system (cmd), ==, 0);
-  g_free (model_dir);
-  g_free (tmp_root);
   return rc;
 }

@@ -5,7 +5,6 @@
 #define G_LOG_DOMAIN "sinopia-test"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "sinopia-edit.h"
@@ -380,14 +379,11 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_autoptr (GError) error = NULL;
-  tmp_root = g_dir_make_tmp ("sinopia-stable-flow-XXXXXX", &error);
-  g_assert_no_error (error);
-  model_dir = g_build_filename (tmp_root, "model", NULL);
-  g_autofree char *tokenizer = g_test_build_filename (G_TEST_DIST, "data", "spm-nmt.model", NULL);
-  sinopia_test_write_model (model_dir, tokenizer, &tiny);
-  model = sinopia_model_load (sinopia_test_context (), model_dir, &error);
-  g_assert_no_error (error);
+  SinopiaTestModelFolder folder;
+  sinopia_test_model_folder_open (&folder, &tiny);
+  tmp_root = folder.tmp_root;
+  model_dir = folder.model_dir;
+  model = folder.model;
 
   g_test_add_func ("/stable-flow/reference-is-plain", test_reference_is_plain);
   g_test_add_func ("/stable-flow/identity-and-independence", test_identity_and_independence);
@@ -399,11 +395,7 @@ main (int argc, char **argv)
   g_test_add_func ("/stable-flow/cli", test_cli);
   int rc = g_test_run ();
 
-  sinopia_model_free (model);
+  sinopia_test_model_folder_close (&folder);
   sinopia_test_context_finish ();
-  g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", tmp_root);
-  g_assert_cmpint (system (cmd), ==, 0);
-  g_free (model_dir);
-  g_free (tmp_root);
   return rc;
 }
