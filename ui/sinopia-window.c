@@ -596,6 +596,8 @@ sinopia_window_open_file (SinopiaWindow *self, GFile *file)
           _sinopia_window_toast (self, text);
           return;
         }
+      /* a result still coming belongs to the project that was open */
+      sinopia_generator_cancel (self->generator);
       sinopia_document_set_project (self->document, project);
       g_set_object (&self->file, file);
       sync_title (self);
