@@ -608,7 +608,20 @@ test_preferences (void)
   g_assert_cmpuint (sinopia_document_get_composition (sinopia_window_get_document (window))->regions->len, ==, 1);
   sinopia_document_set_modified (sinopia_window_get_document (window), FALSE);
   close_window (window);
+
+  /* no such Vulkan device: the bar says to install a driver or pick another device */
   g_settings_reset (settings, "model-folder");
+  g_settings_set_string (settings, "device", "no such device");
+  window = sinopia_window_new (NULL, settings);
+  gtk_window_present (GTK_WINDOW (window));
+  generator = sinopia_window_get_generator (window);
+  g_assert_true (wait_until (generator_settled, generator, 120));
+  g_assert_cmpint (sinopia_generator_get_state (generator), ==, SINOPIA_GENERATOR_FAILED);
+  g_assert_true (g_error_matches (sinopia_generator_get_error (generator), SINOPIA_VK_ERROR,
+                                  SINOPIA_VK_ERROR_NO_DEVICE));
+  g_assert_nonnull (strstr (sinopia_generator_get_status (generator), "Vulkan driver"));
+  close_window (window);
+  g_settings_reset (settings, "device");
   g_settings_reset (settings, "default-steps");
 }
 

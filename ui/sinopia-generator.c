@@ -124,10 +124,10 @@ load_job (gpointer data, const gint *cancel, GError **error)
   g_autofree char *found = NULL;
   lower_worker_priority (load->interface_niceness);
   const char *dir = load->model_dir;
-  if (!dir && !sinopia_model_find_default (&found, &load->error))
-    goto out;
   SinopiaVkOptions options = { .device = load->device, .persistent_pipeline_cache = TRUE };
   if (!(load->ctx = sinopia_vk_context_new (&options, &load->error)))
+    goto out;
+  if (!dir && !sinopia_model_find_default (&found, &load->error))
     goto out;
   if (!(load->model = sinopia_model_load (load->ctx, dir ? dir : found, &load->error)))
     goto out;
