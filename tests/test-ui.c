@@ -831,6 +831,12 @@ finished_twice (gpointer data)
   return ((Reports *) data)->succeeded >= 2;
 }
 
+static gboolean
+finished_three_times (gpointer data)
+{
+  return ((Reports *) data)->succeeded >= 3;
+}
+
 static void
 test_live_debounce (void)
 {
@@ -858,6 +864,21 @@ test_live_debounce (void)
   g_assert_cmpuint (reports.succeeded, ==, 2);
   g_assert_cmpuint (sinopia_document_get_settings (document)->seed, ==, seed);
   g_assert_cmpuint (sinopia_document_get_project (document)->history->len, ==, 2);
+
+  /* never mid-stroke: a brush stroke held past the pause paints only after its release */
+  SinopiaCanvas *canvas = sinopia_window_get_canvas (window);
+  activate (window, "tool", g_variant_new_string ("brush"));
+  sinopia_canvas_drag_begin (canvas, 20, 20);
+  sinopia_canvas_drag_move (canvas, 40, 30);
+  g_assert_true (sinopia_canvas_get_stroking (canvas));
+  spin (1.0);
+  sinopia_canvas_drag_move (canvas, 60, 40);
+  spin (1.0);
+  g_assert_cmpuint (reports.finished, ==, 2);
+  g_assert_cmpint (sinopia_generator_get_state (sinopia_window_get_generator (window)), ==, SINOPIA_GENERATOR_READY);
+  sinopia_canvas_drag_end (canvas);
+  g_assert_true (wait_until (finished_three_times, &reports, 120));
+  g_assert_cmpuint (reports.succeeded, ==, 3);
   set_state (window, "live", FALSE);
   unwatch (window, &reports);
   close_window (window);

@@ -408,6 +408,27 @@ drag_end (SinopiaCanvas *self)
 }
 
 void
+sinopia_canvas_drag_begin (SinopiaCanvas *self, double x, double y)
+{
+  g_return_if_fail (SINOPIA_IS_CANVAS (self) && self->document);
+  drag_begin (self, x, y);
+}
+
+void
+sinopia_canvas_drag_move (SinopiaCanvas *self, double x, double y)
+{
+  g_return_if_fail (SINOPIA_IS_CANVAS (self) && self->document);
+  drag_update (self, x, y);
+}
+
+void
+sinopia_canvas_drag_end (SinopiaCanvas *self)
+{
+  g_return_if_fail (SINOPIA_IS_CANVAS (self) && self->document);
+  drag_end (self);
+}
+
+void
 sinopia_canvas_drag (SinopiaCanvas *self, const double *points, guint n_points)
 {
   g_return_if_fail (SINOPIA_IS_CANVAS (self) && self->document && n_points > 0);

@@ -60,8 +60,13 @@ double sinopia_canvas_get_zoom (SinopiaCanvas *self);
 /* Fits the picture into the widget, and keeps fitting it as the widget resizes until the next zoom. */
 void sinopia_canvas_zoom_fit (SinopiaCanvas *self);
 
-/* What the current tool does for a pointer drag through `points` (n_points ≥ 1 x, y pairs in
- * image pixels), exactly as a drag with the mouse: one undo step. */
+/* What the current tool does for a pointer drag, in image pixels, exactly as with the mouse:
+ * begin at the press, move for each motion, end at the release; one undo step. "stroking" is
+ * TRUE from the first change to the end. */
+void sinopia_canvas_drag_begin (SinopiaCanvas *self, double x, double y);
+void sinopia_canvas_drag_move (SinopiaCanvas *self, double x, double y);
+void sinopia_canvas_drag_end (SinopiaCanvas *self);
+/* A whole drag through `points` (n_points ≥ 1 x, y pairs). */
 void sinopia_canvas_drag (SinopiaCanvas *self, const double *points, guint n_points);
 
 G_END_DECLS
