@@ -55,6 +55,8 @@ RECIPE = {
     "ae_lr": 1e-3, "ae_warmup": 50, "ae_kl": 1e-6,
     # crop schedule: (fraction of the AE time where it starts, crop side, batch)
     "ae_phases": [[0.0, 64, 12], [0.93, 128, 3]],
+    # decoder fine-tuning on the cached latents (encoder frozen): lr, crop schedule as for the AE
+    "decoder_lr": 5e-4, "decoder_phases": [[0.0, 64, 16], [0.8, 128, 4]],
     # text encoders
     "t5": {"d_model": 128, "d_kv": 32, "num_heads": 4, "d_ff": 320, "num_layers": 3,
            "relative_attention_num_buckets": 32, "relative_attention_max_distance": 128},
@@ -498,6 +500,115 @@ def stage_cache(args):
 
 
 # ------------------------------------------------------------------------------------------------
+# Stage decoder
+# ------------------------------------------------------------------------------------------------
+
+def stage_decoder(args):
+    """Fine-tunes the AE decoder alone on the cached latents: the encoder, and so every latent the
+    transformer learns from, stays as it is, while the decoder gets more steps than joint training
+    could give it (a decoder step needs no encoder pass). L1 + MSE: L1 sharpens the small shapes
+    that MSE leaves blurred."""
+    torch = torch_setup()
+    import models
+    work = args.work
+    d = os.path.join(work, "decoder")
+    os.makedirs(d, exist_ok=True)
+    if stage_done(work, "decoder"):
+        log("decoder: already done")
+        return 0
+    recipe = load_recipe(work)
+    imgs, info = open_images(work)
+    c = torch.load(os.path.join(work, "ae", "ae.pt"))
+    params = c["params"]
+    ae = models.AutoEncoder(params)
+    ae.load_state_dict(c["model"])
+    z, side = params["z_channels"], info["side"]
+    h = side // 8
+    n = json.load(open(os.path.join(work, "cache", "progress.json")))["count"]
+    lat_all = np.memmap(os.path.join(work, "cache", "latents.f16"), dtype=np.float16, mode="r").reshape(-1, z, h, h)[:n]
+    for p_ in ae.encoder.parameters():
+        p_.requires_grad_(False)
+    opt = torch.optim.AdamW(ae.decoder.parameters(), lr=recipe["decoder_lr"], betas=(0.9, 0.99), weight_decay=0.0)
+    ck = os.path.join(d, "ckpt.pt")
+    state = {"step": 0, "elapsed": 0.0}
+    if os.path.exists(ck):
+        cc = torch.load(ck)
+        ae.decoder.load_state_dict(cc["decoder"])
+        opt.load_state_dict(cc["opt"])
+        state = cc["state"]
+        log(f"decoder: resumed at step {state['step']}, {state['elapsed'] / 60:.1f} min")
+    rng = np.random.default_rng([recipe["seed"], 51, state["step"]])
+    budget = args.minutes * 60
+    lg = CsvLog(os.path.join(d, "loss.csv"), ["step", "elapsed_s", "loss", "mse", "lr", "crop", "img_per_s", "threads"])
+    tuner = ThreadTuner(torch, "decoder")
+    stop = Stop()
+
+    def save():
+        torch_save({"decoder": ae.decoder.state_dict(), "opt": opt.state_dict(), "state": state}, ck)
+
+    last_ck = time.time()
+    acc, acc_n, seen, t_log = [0.0, 0.0], 0, 0, time.time()
+    while state["elapsed"] < budget and not stop.flag:
+        tuner.before()
+        t_step = time.time()
+        frac = state["elapsed"] / budget
+        _, crop, bsz = [p_ for p_ in recipe["decoder_phases"] if p_[0] <= frac][-1]
+        lc = crop // 8
+        idx = np.sort(rng.choice(n, bsz, replace=False))
+        ys = rng.integers(0, h - lc + 1, bsz)
+        xs = rng.integers(0, h - lc + 1, bsz)
+        zl = np.stack([lat_all[i, :, y:y + lc, x:x + lc] for i, y, x in zip(idx, ys, xs)]).astype(np.float32)
+        target = np.stack([imgs[i, 8 * y:8 * (y + lc), 8 * x:8 * (x + lc)] for i, y, x in zip(idx, ys, xs)])
+        x_t = images_to_tensor(torch, target)
+        lr = lr_at(frac, state["step"], recipe["decoder_lr"], 20, 0.05)
+        for g in opt.param_groups:
+            g["lr"] = lr
+        rec = ae.decoder(torch.from_numpy(zl))
+        mse = torch.mean((rec - x_t) ** 2)
+        loss = torch.mean(torch.abs(rec - x_t)) + mse
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        state["step"] += 1
+        state["elapsed"] += time.time() - t_step
+        tuner.after(time.time() - t_step)
+        acc[0] += float(loss)
+        acc[1] += float(mse)
+        acc_n += 1
+        seen += bsz
+        if state["step"] % 20 == 0 or state["elapsed"] >= budget:
+            now = time.time()
+            lg.row(state["step"], state["elapsed"], acc[0] / acc_n, acc[1] / acc_n, lr, crop, seen / (now - t_log),
+                   tuner.best)
+            if state["step"] % 100 == 0:
+                log(f"decoder: step {state['step']} {state['elapsed'] / 60:.1f}/{args.minutes:.1f} min crop {crop} "
+                    f"mse {acc[1] / acc_n:.5f} ({seen / (now - t_log):.1f} crops/s)")
+            acc, acc_n, seen, t_log = [0.0, 0.0], 0, 0, now
+        if time.time() - last_ck > args.ckpt_minutes * 60:
+            save()
+            last_ck = time.time()
+    save()
+    if stop.flag:
+        log("decoder: interrupted, checkpoint saved")
+        return 130
+    ae.eval()
+    with torch.no_grad():
+        rec = torch.cat([ae.decoder(ae.moments(images_to_tensor(torch, imgs[i:i + 16]))[0]) for i in range(0, 64, 16)])
+        orig = images_to_tensor(torch, imgs[:64])
+        mse = float(torch.mean((rec.clamp(-1, 1) - orig) ** 2))
+    psnr = 10 * math.log10(4.0 / max(mse, 1e-12))
+    torch_save({"model": ae.state_dict(), "params": params}, os.path.join(d, "ae.pt"))
+    rec_u8 = ((rec[:8].clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    shapes.write_png(os.path.join(d, "reconstruction.png"),
+                     np.concatenate([np.concatenate(list(imgs[:8]), 1), np.concatenate(list(rec_u8), 1)], 0))
+    info = {"steps": state["step"], "seconds": state["elapsed"], "psnr_full_images": round(psnr, 2),
+            "psnr_before": stage_done(work, "ae")["psnr_full_images"]}
+    mark_done(work, "decoder", info)
+    log(f"decoder: done {info}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------------
 # Stage dit
 # ------------------------------------------------------------------------------------------------
 
@@ -711,7 +822,7 @@ def stage_export(args):
     torch.set_grad_enabled(False)
     work, out = args.work, args.out
     recipe = load_recipe(work)
-    for s in ("data", "ae", "cache", "dit"):
+    for s in ("data", "ae", "cache", "dit", "decoder"):
         if not stage_done(work, s):
             log(f"export: stage {s} has not finished")
             return 1
@@ -724,7 +835,7 @@ def stage_export(args):
     dit = models.FluxDiT(fin["config"])
     nets = torch.nn.ModuleDict({"t5": t5, "clip": clip, "dit": dit})
     nets.load_state_dict(fin["ema"])
-    aec = torch.load(os.path.join(work, "ae", "ae.pt"))
+    aec = torch.load(os.path.join(work, "decoder", "ae.pt"))  # the fine-tuned decoder, same encoder
     ae = models.AutoEncoder(aec["params"])
     ae.load_state_dict(aec["model"])
     producer = "tools/train/train.py export (Sinopia shapes-world recipe)"
@@ -751,7 +862,7 @@ def stage_export(args):
     for sub in ("tokenizer", "tokenizer_2"):
         with open(os.path.join(out, sub, "spiece.model"), "wb") as f:
             f.write(spm_bytes)
-    infos = {s: stage_done(work, s) for s in ("data", "ae", "cache", "dit")}
+    infos = {s: stage_done(work, s) for s in ("data", "ae", "cache", "dit", "decoder")}
     L = recipe["text_max_length"]
     card = model_json(recipe, infos, L)
     atomic_json(os.path.join(out, "sinopia-model.json"), card)
@@ -826,7 +937,8 @@ def model_json(recipe, infos, L):
         "vital_layers": {"placeholder": True, "double_blocks": [], "single_blocks": []},
         "training": {"recipe": "tools/train/train.sh", "seed": recipe["seed"], "steps": dit["steps"],
                      "samples": dit["samples"], "dit_minutes": round(dit["seconds"] / 60, 1),
-                     "ae_minutes": round(ae["seconds"] / 60, 1), "training_images": dit["latents"],
+                     "ae_minutes": round(ae["seconds"] / 60, 1),
+                     "decoder_minutes": round(infos["decoder"]["seconds"] / 60, 1), "training_images": dit["latents"],
                      "machine": os.environ.get("SINOPIA_TRAIN_MACHINE", "cpu (2 threads)")},
     }
 
@@ -926,13 +1038,13 @@ def main(argv=None):
     p.add_argument("--work", metavar="DIR", help="use this run's recipe.json (default: RECIPE)")
     p.add_argument("--part", choices=("ae", "dit", "all"), default="all")
     p.add_argument("--json", metavar="FILE", help="merge the timings into this JSON file")
-    for name in ("data", "ae", "cache", "dit", "export"):
+    for name in ("data", "ae", "cache", "dit", "decoder", "export"):
         p = sub.add_parser(name)
         p.add_argument("--work", required=True, metavar="DIR")
         if name == "data":
             p.add_argument("--count", type=int, default=24000)
             p.add_argument("--seed", type=int, default=None)
-        if name in ("ae", "cache", "dit"):
+        if name in ("ae", "cache", "dit", "decoder"):
             p.add_argument("--minutes", type=float, required=True)
             p.add_argument("--ckpt-minutes", type=float, default=3.0)
         if name == "export":
@@ -941,7 +1053,7 @@ def main(argv=None):
     if args.work:
         os.makedirs(args.work, exist_ok=True)
     return {"bench": stage_bench, "data": stage_data, "ae": stage_ae, "cache": stage_cache, "dit": stage_dit,
-            "export": stage_export}[args.cmd](args)
+            "decoder": stage_decoder, "export": stage_export}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
 #   data    N training images + scenes, evaluation caption sets, sentencepiece tokenizer
 #   ae      autoencoder, 30% of the budget                      (fp32, OMP_WAIT_POLICY=PASSIVE)
 #   cache   latents of the training images, at most 14% of it   (fp32, OMP_WAIT_POLICY=PASSIVE)
+#   decoder AE decoder fine-tuned on the cached latents, 8%      (fp32, encoder frozen)
 #   dit     text encoders + FLUX transformer, the rest minus a reserve for export (bf16 autocast)
 #   export  OUT/model: transformer.safetensors, ae.safetensors, text_encoder{,_2}/, tokenizer{,_2}/,
 #           sinopia-model.json; then OUT/loss.png and OUT/samples.png (16 fixed prompts, 4 held-out)
@@ -83,9 +84,11 @@ run_stage ae OMP_WAIT_POLICY=PASSIVE $py "$here/train.py" ae --work "$work" \
   --minutes "$(mins "$budget" 0.30)" --ckpt-minutes $ckpt
 run_stage cache OMP_WAIT_POLICY=PASSIVE $py "$here/train.py" cache --work "$work" \
   --minutes "$(mins "$budget" 0.14)"
+run_stage decoder OMP_WAIT_POLICY=PASSIVE $py "$here/train.py" decoder --work "$work" \
+  --minutes "$(mins "$budget" 0.08)" --ckpt-minutes $ckpt
 # The transformer gets what is left: budget - wall time of the other stages - a reserve for export,
 # samples and process start-up (3%, at least 0.5 and at most 2.5 minutes).
-used=$(( $(wall data) + $(wall ae) + $(wall cache) ))
+used=$(( $(wall data) + $(wall ae) + $(wall cache) + $(wall decoder) ))
 dit_min=$(echo "$budget $used" | awk '{r = $1 * 0.03; if (r < 0.5) r = 0.5; if (r > 2.5) r = 2.5;
   m = $1 - $2 / 60 - r; if (m < 0.2) m = 0.2; printf "%.3f", m}')
 echo "train.sh: transformer budget $dit_min min"
@@ -95,5 +98,6 @@ $py "$here/plot.py" --work "$work" --out "$out/loss.png"
 OMP_WAIT_POLICY=PASSIVE $py "$here/sample.py" --model "$out/model" --grid --steps $grid_steps --out "$out/samples.png"
 end=$(date +%s)
 echo "train.sh: done in $(( (end - start) / 60 )) min $(( (end - start) % 60 )) s (this run);" \
-  "stage wall seconds: data $(wall data), ae $(wall ae), cache $(wall cache), dit $(wall dit), export $(wall export)"
+  "stage wall seconds: data $(wall data), ae $(wall ae), cache $(wall cache), decoder $(wall decoder)," \
+  "dit $(wall dit), export $(wall export)"
 echo "train.sh: model in $out/model, loss curve $out/loss.png, samples $out/samples.png"
