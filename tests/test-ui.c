@@ -597,6 +597,9 @@ test_preferences (void)
   g_settings_reset (settings, "device");
   SinopiaWindow *window = sinopia_window_new (NULL, settings);
   gtk_window_present (GTK_WINDOW (window));
+  /* a new document takes the default steps */
+  g_assert_cmpuint (sinopia_document_get_settings (sinopia_window_get_document (window))->steps, ==, 12);
+  g_assert_false (sinopia_document_get_modified (sinopia_window_get_document (window)));
   SinopiaGenerator *generator = sinopia_window_get_generator (window);
   g_assert_true (wait_until (generator_settled, generator, 120));
   g_assert_cmpint (sinopia_generator_get_state (generator), ==, SINOPIA_GENERATOR_FAILED);

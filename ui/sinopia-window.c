@@ -160,10 +160,22 @@ static void
 sync_history (SinopiaWindow *self)
 {
   const SinopiaProject *p = sinopia_document_get_project (self->document);
+  /* the strip is rebuilt only when the entries changed, not when another one is shown */
+  gboolean same = TRUE;
+  guint i = 0;
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->history_box)); child;
+       child = gtk_widget_get_next_sibling (child), i++)
+    same = same && i < p->history->len && g_object_get_data (G_OBJECT (child), "sinopia-item")
+                                            == g_ptr_array_index (p->history, i);
+  if (same && i == p->history->len)
+    {
+      g_action_group_change_action_state (G_ACTION_GROUP (self), "show-history", g_variant_new_int32 (p->shown));
+      return;
+    }
   GtkWidget *child;
   while ((child = gtk_widget_get_first_child (GTK_WIDGET (self->history_box))))
     gtk_box_remove (self->history_box, child);
-  for (guint i = 0; i < p->history->len; i++)
+  for (i = 0; i < p->history->len; i++)
     {
       const SinopiaHistoryItem *item = g_ptr_array_index (p->history, i);
       g_autoptr (GdkTexture) texture = texture_from_rgb (item->rgb, item->width, item->height);
@@ -175,6 +187,7 @@ sync_history (SinopiaWindow *self)
       gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.show-history");
       gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_int32 ((gint32) i));
       gtk_widget_add_css_class (button, "flat");
+      g_object_set_data (G_OBJECT (button), "sinopia-item", (gpointer) item);
       gtk_box_append (self->history_box, button);
     }
   g_action_group_change_action_state (G_ACTION_GROUP (self), "show-history", g_variant_new_int32 (p->shown));
@@ -754,7 +767,13 @@ sinopia_window_new (GtkApplication *application, GSettings *settings)
 {
   SinopiaWindow *self = g_object_new (SINOPIA_TYPE_WINDOW, "application", application, NULL);
   if (settings)
-    self->settings = g_object_ref (settings);
+    {
+      self->settings = g_object_ref (settings);
+      sinopia_document_get_settings (self->document)->steps = setting_uint (self, "default-steps", 0);
+      sinopia_document_changed (self->document, SINOPIA_CHANGE_SETTINGS);
+      sinopia_document_set_modified (self->document, FALSE);
+      g_clear_handle_id (&self->autosave_id, g_source_remove);
+    }
   return self;
 }
 
