@@ -62,7 +62,8 @@ sinopia_stable_flow_invert (const SinopiaStableFlowRequest *req, const float *z0
   SinopiaSampleRequest s = {
     .model = req->model, .txt = req->src_txt, .txt_ids = req->txt_ids, .y = req->src_y, .n_txt = req->n_txt,
     .guidance = req->ref_guidance, .img_ids = req->img_ids, .n_img = req->n_img, .t_eval = t_eval, .dt = dt,
-    .n_steps = n, .cancel = req->cancel,
+    .n_steps = n, .cancel = req->cancel, .preview = req->preview, .latent_height = req->latent_height,
+    .latent_width = req->latent_width,
   };
   if (needs_negative (req, req->ref_guidance)) {
     s.neg_txt = req->neg_txt;

@@ -297,7 +297,7 @@ edit_clear (Edit *e)
 }
 
 typedef struct {
-  guint calls, n_steps, stop_at;
+  guint calls, n_steps, stop_at, previews;
   GArray *t_eval;
 } Progress;
 
@@ -309,6 +309,7 @@ on_step (const SinopiaStepInfo *info, gpointer user)
   g_assert_cmpuint (info->n_img, ==, N_TOKENS);
   p->calls++;
   p->n_steps = info->n_steps;
+  p->previews += info->preview_rgb && info->preview_width == SIDE / 8 && info->preview_height == SIDE / 8;
   if (p->t_eval)
     g_array_append_val (p->t_eval, info->t_eval);
   return p->calls != p->stop_at;
@@ -530,7 +531,7 @@ inpaint_params (SinopiaInpaintParams *p, const guint8 *rgb, const guint8 *mask)
 
 /* Inpainting end to end: latent tokens outside the mask are the encoded input's bit for bit,
  * pixels farther than the band from the regenerated blocks are the input's, and the masked
- * area changes. */
+ * area changes; every step, inversion included, comes with a preview. */
 static void
 test_inpaint (void)
 {
@@ -538,10 +539,12 @@ test_inpaint (void)
   g_autofree guint8 *rgb = test_image (), *mask = box_mask (16, 16, 40, 40);
   SinopiaInpaintParams p;
   inpaint_params (&p, rgb, mask);
+  p.preview = TRUE;
   Progress progress = { 0 };
   g_autoptr (SinopiaImage) img = sinopia_inpaint (model, &p, NULL, on_step, &progress, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (progress.calls, ==, 2 * STEPS - 1);
+  g_assert_cmpuint (progress.previews, ==, 2 * STEPS - 1);
 
   /* the encoded input */
   SinopiaAeModel *ae = sinopia_model_ae (model);

@@ -155,7 +155,7 @@ test_reference_mapping (void)
 }
 
 typedef struct {
-  guint calls, n_steps, stop_at;
+  guint calls, n_steps, stop_at, previews;
 } Progress;
 
 static gboolean
@@ -165,6 +165,7 @@ on_step (const SinopiaStepInfo *info, gpointer user)
   g_assert_cmpuint (info->step, ==, p->calls);
   p->calls++;
   p->n_steps = info->n_steps;
+  p->previews += info->preview_rgb && info->preview_width == SIDE / 8 && info->preview_height == SIDE / 8;
   return p->calls != p->stop_at;
 }
 
@@ -180,8 +181,8 @@ test_image (void)
   return rgb;
 }
 
-/* Real images: inversion then editing, counted together; cancelling in the inversion and in
- * the edit stops it. */
+/* Real images: inversion then editing, counted together, each step with a preview; cancelling
+ * in the inversion and in the edit stops it. */
 static void
 test_real_image (void)
 {
@@ -190,11 +191,13 @@ test_real_image (void)
   edit_params (&p, "a red circle", "a green circle");
   p.image = rgb;
   p.width = p.height = SIDE;
+  p.preview = TRUE;
   Progress progress = { 0 };
   g_autoptr (GError) error = NULL;
   g_autoptr (SinopiaImage) img = sinopia_edit (model, &p, NULL, on_step, &progress, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (progress.calls, ==, 2 * STEPS);
+  g_assert_cmpuint (progress.previews, ==, 2 * STEPS);
   g_assert_cmpuint (progress.n_steps, ==, 2 * STEPS);
   g_assert_cmpuint (img->width, ==, SIDE);
   g_assert_cmpfloat (img->guidance, ==, 2.5f);
