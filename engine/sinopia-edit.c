@@ -146,6 +146,20 @@ new_image (const SinopiaModelInfo *info, const SinopiaEditParams *p, const char 
   return img;
 }
 
+static char *
+stable_flow_json (const SinopiaEditParams *p, const gboolean *vital, uint32_t n_layers, gboolean real)
+{
+  GString *s = g_string_new ("{\"name\": \"stable-flow\", \"source_prompt\": ");
+  sinopia_json_append_string (s, p->source_prompt, -1);
+  g_string_append_printf (s, ", \"mode\": \"%s\", \"aligned\": %s, \"vital_layers\": [", real ? "real" : "generated",
+                          p->aligned ? "true" : "false");
+  for (uint32_t l = 0, k = 0; l < n_layers; l++)
+    if (vital[l])
+      g_string_append_printf (s, "%s%u", k++ ? ", " : "", l);
+  g_string_append (s, "]}");
+  return g_string_free (s, FALSE);
+}
+
 SinopiaImage *
 sinopia_edit (SinopiaModel *model, const SinopiaEditParams *p, const gint *cancel, SinopiaStepFunc on_step,
               gpointer user_data, SinopiaImage **reference, GError **error)
@@ -233,6 +247,7 @@ sinopia_edit (SinopiaModel *model, const SinopiaEditParams *p, const gint *cance
     sinopia__generate_map_cancel (error);
     return NULL;
   }
+  img->method_json = stable_flow_json (p, vital, n_layers, real);
   if (!finish (model, img, edit_out, cancel, error) ||
       (reference && !finish (model, ref_img, ref_out, cancel, error)))
     return NULL;

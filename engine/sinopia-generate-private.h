@@ -34,3 +34,6 @@ gboolean sinopia__generate_encode_pair (SinopiaModel *model, const char *source,
                                         GPtrArray *warnings, GError **error);
 void sinopia__prompt_pair_clear (SinopiaPromptPair *pair);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (SinopiaPromptPair, sinopia__prompt_pair_clear)
+
+/* Appends the shortest decimal that reads back as the same float. */
+void sinopia__json_append_float (GString *out, float v);

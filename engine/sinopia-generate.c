@@ -30,6 +30,7 @@ sinopia_image_free (SinopiaImage *image)
   g_free (image->negative);
   g_free (image->model_name);
   g_strfreev (image->warnings);
+  g_free (image->method_json);
   g_free (image);
 }
 
@@ -252,6 +253,32 @@ regional_defaults (SinopiaModel *model, const SinopiaGenerateParams *p, guint st
                            &r->single_interval, error);
 }
 
+/* The regional parameters used: the regions' prompts and rectangles (masks only counted). */
+static char *
+regional_json (const SinopiaGenerateParams *p, const Regional *r)
+{
+  GString *s = g_string_new ("{\"name\": \"regional\", \"regions\": [");
+  for (guint i = 0; i < p->n_regions; i++) {
+    const SinopiaRegion *g = &p->regions[i];
+    g_string_append (s, i ? ", {\"prompt\": " : "{\"prompt\": ");
+    sinopia_json_append_string (s, g->prompt, -1);
+    if (g->mask)
+      g_string_append (s, ", \"mask\": true}");
+    else
+      g_string_append_printf (s, ", \"rect\": [%u, %u, %u, %u]}", g->x, g->y, g->w, g->h);
+  }
+  g_string_append (s, "], \"background_prompt\": ");
+  if (p->background_prompt)
+    sinopia_json_append_string (s, p->background_prompt, -1);
+  else
+    g_string_append (s, "null");
+  g_string_append (s, ", \"base_ratio\": ");
+  sinopia__json_append_float (s, r->base_ratio);
+  g_string_append_printf (s, ", \"mask_inject_steps\": %u, \"double_interval\": %u, \"single_interval\": %u}",
+                          r->steps, r->double_interval, r->single_interval);
+  return g_string_free (s, FALSE);
+}
+
 /* Checks the regions, turns rectangles into masks, finds the token bits and encodes the
  * regional prompts (the regions', then the background's when it is needed). */
 static gboolean
@@ -419,6 +446,8 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
     .region_bits = regional.bits, .base_ratio = regional.base_ratio, .bypass = p->bypass,
     .double_interval = regional.double_interval, .single_interval = regional.single_interval,
   };
+  if (p->n_regions)
+    img->method_json = regional_json (p, &regional);
   if (!sinopia_flux_sample (&req, packed, on_step, user_data, error)) {
     sinopia__generate_map_cancel (error);
     return NULL;
@@ -443,9 +472,8 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
   return g_steal_pointer (&img);
 }
 
-/* The shortest decimal that reads back as the same float. */
-static void
-append_float (GString *out, float v)
+void
+sinopia__json_append_float (GString *out, float v)
 {
   char buf[G_ASCII_DTOSTR_BUF_SIZE], format[8];
   for (int digits = 1; digits <= 9; digits++) {
@@ -466,9 +494,11 @@ sinopia_image_parameters_json (const SinopiaImage *image)
   sinopia_json_append_string (s, image->negative, -1);
   g_string_append_printf (s, ", \"seed\": %" G_GUINT64_FORMAT ", \"steps\": %u, \"guidance\": ", image->seed,
                           image->steps);
-  append_float (s, image->guidance);
+  sinopia__json_append_float (s, image->guidance);
   g_string_append_printf (s, ", \"width\": %u, \"height\": %u, \"model\": ", image->width, image->height);
   sinopia_json_append_string (s, image->model_name, -1);
+  if (image->method_json)
+    g_string_append_printf (s, ", \"method\": %s", image->method_json);
   g_string_append_c (s, '}');
   return g_string_free (s, FALSE);
 }

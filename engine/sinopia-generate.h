@@ -84,6 +84,9 @@ typedef struct {
    * prompt that an embedded-guidance model ignores); never NULL. */
   char **warnings;
   uint64_t kv_cache_bytes;     /* inpainting: the device bytes of the KV-Edit cache; 0 otherwise */
+  /* The method's own parameters as a JSON object ("name": "regional", "kv-edit" or
+   * "stable-flow", and the values it used), or NULL for plain text-to-image. */
+  char *method_json;
 } SinopiaImage;
 
 void sinopia_image_free (SinopiaImage *image);
@@ -106,8 +109,9 @@ SinopiaImage *sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams
                                 SinopiaStepFunc on_step, gpointer user_data, GError **error);
 
 /* The image's parameters as a JSON object with the keys prompt, negative, seed, steps,
- * guidance, width, height and model (the PyTorch sampler's `parameters` PNG text): enough to
- * generate it again. (transfer full). */
+ * guidance, width, height and model (the PyTorch sampler's `parameters` PNG text), and
+ * "method" for the editing methods (SinopiaImage.method_json): enough to make it again, but
+ * for the masks and input images, which the method object only counts. (transfer full). */
 char *sinopia_image_parameters_json (const SinopiaImage *image);
 
 G_END_DECLS

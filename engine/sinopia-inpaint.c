@@ -98,6 +98,22 @@ resolve (const SinopiaModelInfo *info, gboolean embedded, const SinopiaInpaintPa
   r->seed = p->seed;
 }
 
+static char *
+kv_edit_json (const SinopiaInpaintParams *p, const SinopiaKvEditRequest *r)
+{
+  GString *s = g_string_new ("{\"name\": \"kv-edit\", \"source_prompt\": ");
+  sinopia_json_append_string (s, p->source_prompt, -1);
+  g_string_append_printf (s, ", \"skip_step\": %u, \"inversion_guidance\": ", r->skip_step);
+  sinopia__json_append_float (s, r->inversion_guidance);
+  g_string_append (s, ", \"attn_scale\": ");
+  sinopia__json_append_float (s, r->attn_scale);
+  g_string_append_printf (s, ", \"reinit\": %s, \"aligned_start\": %s, \"attn_mask\": %s, "
+                          "\"inversion_free\": %s, \"band\": %u}", r->reinit ? "true" : "false",
+                          r->aligned_start ? "true" : "false", r->attn_mask ? "true" : "false",
+                          r->inversion_free ? "true" : "false", sinopia_inpaint_band (p->width, p->height));
+  return g_string_free (s, FALSE);
+}
+
 SinopiaImage *
 sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *p, const gint *cancel, SinopiaStepFunc on_step,
                  gpointer user_data, GError **error)
@@ -182,6 +198,7 @@ sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *p, const gint 
     return NULL;
   }
 
+  img->method_json = kv_edit_json (p, &r);
   img->latent = g_new (float, n_latent);
   sinopia_flux_unpack (out, z, lh, lw, img->latent);
   if (sinopia__generate_ae_cancelled ((gpointer) cancel)) {
