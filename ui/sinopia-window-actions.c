@@ -39,6 +39,8 @@ _sinopia_window_update_actions (SinopiaWindow *self)
   set_enabled (self, "region-up", selected);
   set_enabled (self, "region-down", selected);
   set_enabled (self, "export", p->shown >= 0);
+  set_enabled (self, "compare", p->shown >= 0);
+  set_enabled (self, "show-changes", p->shown >= 0 && p->input_rgb);
   set_enabled (self, "use-as-input", p->shown >= 0);
   set_enabled (self, "history-previous", p->shown > 0);
   set_enabled (self, "history-next", p->shown + 1 < (int) p->history->len);

@@ -501,6 +501,17 @@ on_setting_changed (GtkSpinButton *spin, SinopiaWindow *self)
   sinopia_document_changed (self->document, SINOPIA_CHANGE_SETTINGS);
 }
 
+/* Steps and guidance at 0, and the advanced options at −1, mean the model's own value: say so. */
+static gboolean
+on_spin_output (GtkSpinButton *spin, gpointer data)
+{
+  double value = gtk_spin_button_get_value (spin);
+  if (value > gtk_adjustment_get_lower (gtk_spin_button_get_adjustment (spin)))
+    return FALSE;
+  gtk_editable_set_text (GTK_EDITABLE (spin), "model default");
+  return TRUE;
+}
+
 static void
 on_size_changed (GtkSpinButton *spin, SinopiaWindow *self)
 {
@@ -747,6 +758,10 @@ sinopia_window_init (SinopiaWindow *self)
                                 self->inject_spin, self->double_spin, self->single_spin };
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     g_signal_connect (settings[i], "value-changed", G_CALLBACK (on_setting_changed), self);
+  GtkSpinButton *defaulted[] = { self->steps_spin, self->guidance_spin, self->inject_spin, self->double_spin,
+                                 self->single_spin };
+  for (guint i = 0; i < G_N_ELEMENTS (defaulted); i++)
+    g_signal_connect (defaulted[i], "output", G_CALLBACK (on_spin_output), NULL);
   g_signal_connect (self->width_spin, "value-changed", G_CALLBACK (on_size_changed), self);
   g_signal_connect (self->height_spin, "value-changed", G_CALLBACK (on_size_changed), self);
   g_signal_connect (self->region_list, "row-selected", G_CALLBACK (on_row_selected), self);
