@@ -1,6 +1,7 @@
 /* sinopia-region-row.c — a region's row in the side panel. */
 #define G_LOG_DOMAIN "sinopia-region-row"
 
+#include "sinopia-mask.h"
 #include "sinopia-region-row.h"
 
 struct _SinopiaRegionRow {
@@ -28,6 +29,22 @@ draw_swatch (GtkDrawingArea *area, cairo_t *cr, int width, int height, gpointer 
   cairo_arc (cr, width / 2.0, height / 2.0, MIN (width, height) / 2.0 - 1, 0, 2 * G_PI);
   cairo_set_source_rgb (cr, r->colour[0] / 255.0, r->colour[1] / 255.0, r->colour[2] / 255.0);
   cairo_fill (cr);
+}
+
+/* The coverage is measured when the tooltip is asked for, not on every brush motion. */
+static gboolean
+on_swatch_tooltip (GtkWidget *swatch, int x, int y, gboolean keyboard, GtkTooltip *tooltip, SinopiaRegionRow *self)
+{
+  const SinopiaDocRegion *r = region (self);
+  if (!r)
+    return FALSE;
+  const SinopiaComposition *c = sinopia_document_get_composition (self->document);
+  double coverage = sinopia_mask_coverage (r->mask, c->width, c->height);
+  /* regions much smaller than this hardly steer the picture (Krita drops those under 2 %) */
+  g_autofree char *text = g_strdup_printf ("Covers %.1f %% of the picture%s", 100 * coverage,
+                                           coverage < 0.02 ? ": too small to steer it much" : "");
+  gtk_tooltip_set_text (tooltip, text);
+  return TRUE;
 }
 
 static void
@@ -108,6 +125,8 @@ sinopia_region_row_init (SinopiaRegionRow *self)
   gtk_drawing_area_set_content_height (GTK_DRAWING_AREA (self->swatch), 16);
   gtk_widget_set_valign (self->swatch, GTK_ALIGN_CENTER);
   gtk_drawing_area_set_draw_func (GTK_DRAWING_AREA (self->swatch), draw_swatch, self, NULL);
+  gtk_widget_set_has_tooltip (self->swatch, TRUE);
+  g_signal_connect (self->swatch, "query-tooltip", G_CALLBACK (on_swatch_tooltip), self);
   self->entry = gtk_entry_new ();
   gtk_widget_set_name (self->entry, "region-prompt");
   gtk_entry_set_placeholder_text (GTK_ENTRY (self->entry), "What this region shows");

@@ -18,7 +18,7 @@ G_DECLARE_FINAL_TYPE (SinopiaRegionRow, sinopia_region_row, SINOPIA, REGION_ROW,
 GtkWidget *sinopia_region_row_new (SinopiaDocument *document, guint region_id);
 guint sinopia_region_row_get_region (SinopiaRegionRow *self);
 /* Shows the region's current prompt, colour and visibility (the entry keeps its cursor when the
- * text is the same). */
+ * text is the same); the swatch's tooltip tells how much of the picture the region covers. */
 void sinopia_region_row_update (SinopiaRegionRow *self);
 
 G_END_DECLS
