@@ -363,6 +363,30 @@ test_isolation (void)
   g_assert_cmpfloat (token_columns_diff (g_ptr_array_index (la, 0), g_ptr_array_index (lb, 0), 0, half), >, 1e-6);
 }
 
+/* Interval gating (§1.13 test 5): the rule applies in block l iff l mod interval = 0. With two
+ * blocks of each kind, intervals 2 and 5 both mean "block 0 only", bit for bit; interval 1
+ * (both blocks) differs from them. */
+static void
+test_interval_gating (void)
+{
+  SinopiaGenerateParams p;
+  base_params (&p, two_regions, 2);
+  p.base_ratio = 0.3f;
+  p.mask_inject_steps = STEPS;
+  p.double_interval = p.single_interval = 2;
+  g_autoptr (SinopiaImage) two = generate (&p, NULL);
+  p.double_interval = p.single_interval = 5;
+  g_autoptr (SinopiaImage) five = generate (&p, NULL);
+  g_assert_cmpmem (two->latent, latent_size (two) * 4, five->latent, latent_size (five) * 4);
+  p.double_interval = 1;
+  g_autoptr (SinopiaImage) doubles = generate (&p, NULL);
+  p.double_interval = 5;
+  p.single_interval = 1;
+  g_autoptr (SinopiaImage) singles = generate (&p, NULL);
+  g_assert_cmpfloat (sinopia_test_max_abs_diff (doubles->latent, two->latent, latent_size (two)), >, 1e-5);
+  g_assert_cmpfloat (sinopia_test_max_abs_diff (singles->latent, two->latent, latent_size (two)), >, 1e-5);
+}
+
 static void
 expect_error (const SinopiaGenerateParams *p, GQuark domain, gint code, const char *needle)
 {
@@ -585,6 +609,7 @@ main (int argc, char **argv)
   g_test_add_func ("/regional/no-injection", test_no_injection);
   g_test_add_func ("/regional/base-ratio-one", test_base_ratio_one);
   g_test_add_func ("/regional/isolation", test_isolation);
+  g_test_add_func ("/regional/interval-gating", test_interval_gating);
   g_test_add_func ("/regional/errors", test_errors);
   g_test_add_func ("/regional/defaults-used", test_defaults_used);
   g_test_add_func ("/regional/cli", test_cli);
