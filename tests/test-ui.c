@@ -174,6 +174,7 @@ typedef struct {
   SinopiaWindow *window;
   gboolean cancel_on_preview;
   const char *screenshot_on_preview;
+  GPtrArray *errors;  /* NULL: any failure fails the test; else the messages are kept here */
 } Reports;
 
 static void
@@ -199,6 +200,8 @@ on_finished (SinopiaGenerator *generator, gpointer image, GError *error, Reports
     r->succeeded++;
   else if (g_error_matches (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED))
     r->cancelled++;
+  else if (r->errors)
+    g_ptr_array_add (r->errors, g_strdup (error->message));
   else
     g_error ("generation failed: %s", error->message);
 }
@@ -768,8 +771,30 @@ test_generate_regions (void)
   screenshot (window, "inpaint.png");
   set_state (window, "show-changes", FALSE);
 
-  /* Edit needs a source prompt, and says so before anything runs */
+  /* Edit of the input from its source prompt to the target prompt: a result of the input's size,
+   * or the engine's reason (a model without vital layers has none to inject) */
   activate (window, "mode", g_variant_new_string ("edit"));
+  type_into (window, "source-prompt", 0, "a white background");
+  type_into (window, "base-prompt", 0, "a red circle on a white background");
+  sinopia_document_get_settings (document)->steps = 6;
+  reports.finished = reports.succeeded = 0;
+  reports.errors = g_ptr_array_new_with_free_func (g_free);
+  activate (window, "generate", NULL);
+  g_assert_true (wait_until (finished_once, &reports, 300));
+  if (reports.succeeded)
+    {
+      const SinopiaHistoryItem *edited = g_ptr_array_index (p->history, p->history->len - 1);
+      g_assert_cmpuint (edited->width, ==, c->width);
+      check_canvas_shows (window, edited);
+    }
+  else
+    {
+      g_assert_cmpuint (reports.errors->len, ==, 1);
+      g_test_message ("Edit refused by the engine: %s", (char *) g_ptr_array_index (reports.errors, 0));
+    }
+  g_clear_pointer (&reports.errors, g_ptr_array_unref);
+
+  /* Edit needs a source prompt, and says so before anything runs */
   type_into (window, "source-prompt", 0, "");
   reports.finished = 0;
   activate (window, "generate", NULL);
