@@ -1,6 +1,7 @@
 /* sinopia-model-info.h — `sinopia-model.json`, the part of a model folder that tensors cannot
  * tell: name, native size, sampling defaults (steps, guidance and its mode, schedule shift),
- * text lengths, special token ids, and sections for later features kept as parsed JSON.
+ * text lengths, special token ids, the editing methods' defaults (regional_prompting, kv_edit,
+ * vital_layers: the keys read are listed at their fields below), and the whole document.
  * Keys and defaults: docs/shapes-world.md ("sinopia-model.json"). Unknown keys are ignored
  * and a missing key takes its default; a key that is present must have a valid value.
  *
