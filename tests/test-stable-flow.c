@@ -114,8 +114,9 @@ test_identity_and_independence (void)
 }
 
 /* §2.10 test 5: with N = 6 the literal mapping puts the reference on I[(6 − i) mod 6] after
- * step i and the aligned one on I[4 − i]. End to end on random inputs: after the last step the
- * reference is I[1] (literal) or the clean latent (aligned), bit for bit. */
+ * step i and the aligned one on I[4 − i]. End to end on random inputs: the inversion's first
+ * step is variant B's, and after the last edit step the reference is I[1] (literal) or the
+ * clean latent (aligned), bit for bit. */
 static void
 test_reference_mapping (void)
 {
@@ -146,6 +147,16 @@ test_reference_mapping (void)
   g_assert_no_error (error);
   /* the inversion walks up: the last latent is at σ_0 = 1 and far from the clean one */
   g_assert_cmpfloat (sinopia_test_max_abs_diff (trajectory + 2 * N_TOKENS * C, clean, N_TOKENS * C), >, 0.1);
+  /* variant B: the first step evaluates the clean latent at its destination σ_{N−1} and jumps
+   * from 0 there — one plain Euler step written out */
+  float t_eval = ts[STEPS - 1], dt = ts[STEPS - 1] - ts[STEPS];
+  g_autofree float *first = g_memdup2 (clean, N_TOKENS * C * sizeof (float));
+  SinopiaSampleRequest one = {
+    .model = req.model, .txt = txt, .txt_ids = txt_ids, .y = y, .n_txt = TEXT_LENGTH, .guidance = 1.0f,
+    .img_ids = ids, .n_img = N_TOKENS, .t_eval = &t_eval, .dt = &dt, .n_steps = 1,
+  };
+  g_assert_true (sinopia_flux_sample (&one, first, NULL, NULL, &error));
+  g_assert_cmpmem (first, N_TOKENS * C * 4, trajectory, N_TOKENS * C * 4);
   req.trajectory = trajectory;
   g_assert_true (sinopia_stable_flow (&req, trajectory + 2 * N_TOKENS * C, ref, out, NULL, NULL, &error));
   g_assert_cmpmem (ref, N_TOKENS * C * 4, trajectory + 1 * N_TOKENS * C, N_TOKENS * C * 4);
