@@ -5,6 +5,7 @@
 
 #include "sinopia-application.h"
 #include "sinopia-preferences-window.h"
+#include "sinopia-renderer.h"
 #include "sinopia-window.h"
 
 struct _SinopiaApplication {
@@ -133,6 +134,7 @@ sinopia_application_startup (GApplication *application)
 {
   SinopiaApplication *self = SINOPIA_APPLICATION (application);
   G_APPLICATION_CLASS (sinopia_application_parent_class)->startup (application);
+  sinopia_renderer_avoid_software_gl (gdk_display_get_default ());
   self->settings = settings_new ();
   g_action_map_add_action_entries (G_ACTION_MAP (self), app_entries, G_N_ELEMENTS (app_entries), self);
   gtk_application_set_accels_for_action (GTK_APPLICATION (self), "app.quit", (const char *[]) { "<Primary>q", NULL });
