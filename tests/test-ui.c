@@ -9,6 +9,7 @@
  */
 #include <adwaita.h>
 #include <glib/gstdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -191,6 +192,9 @@ on_preview (SinopiaGenerator *generator, GdkTexture *texture, guint step, guint 
     }
   g_assert_cmpuint (step, >=, 1);
   g_assert_cmpuint (step, <=, n_steps);
+  g_assert_true (isfinite (eta) && eta >= 0);
+  if (step == n_steps)
+    g_assert_cmpfloat (eta, ==, 0);
 }
 
 static void

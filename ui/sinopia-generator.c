@@ -175,6 +175,7 @@ typedef struct Run {
   GBytes *preview;
   uint32_t preview_width, preview_height;
   guint step, n_steps;
+  gint64 first_step, last_step;  /* when the first and the newest step ended */
   gboolean preview_pending;
   /* the outcome */
   SinopiaImage *image;
@@ -212,12 +213,14 @@ report_preview (gpointer data)
   g_autoptr (GBytes) rgb = g_steal_pointer (&run->preview);
   guint step = run->step, n_steps = run->n_steps;
   uint32_t width = run->preview_width, height = run->preview_height;
+  gint64 first_step = run->first_step, last_step = run->last_step;
   run->preview_pending = FALSE;
   g_mutex_unlock (&run->lock);
   if (!self || self->current != run || !rgb)
     return G_SOURCE_REMOVE;
-  double elapsed = (g_get_monotonic_time () - run->start) / 1e6;
-  double eta = elapsed / step * (n_steps - step);
+  /* from the steps' own pace once there are two (the first also holds the text encoding) */
+  double per_step = step >= 2 ? (last_step - first_step) / 1e6 / (step - 1) : (last_step - run->start) / 1e6;
+  double eta = per_step * (n_steps - step);
   g_autoptr (GdkTexture) texture = gdk_memory_texture_new ((int) width, (int) height, GDK_MEMORY_R8G8B8, rgb,
                                                            (gsize) width * 3);
   g_signal_emit (self, signals[PREVIEW], 0, texture, step, n_steps, eta);
@@ -238,6 +241,9 @@ on_step (const SinopiaStepInfo *info, gpointer data)
   run->preview_width = info->preview_width;
   run->preview_height = info->preview_height;
   run->step = info->step + 1;
+  run->last_step = g_get_monotonic_time ();
+  if (info->step == 0)
+    run->first_step = run->last_step;
   run->n_steps = info->n_steps;
   gboolean schedule = !run->preview_pending;
   run->preview_pending = TRUE;
