@@ -524,6 +524,28 @@ test_open_png_crops (void)
   GdkTexture *shown = sinopia_canvas_get_image (sinopia_window_get_canvas (window));
   g_assert_nonnull (shown);
   g_assert_cmpint (gdk_texture_get_width (shown), ==, 128);
+  /* a file dropped on the window opens the same way */
+  sinopia_document_set_input (sinopia_window_get_document (window), NULL, 64, 64);
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
+  GtkDropTarget *drop = NULL;
+  for (guint i = 0; !drop && i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+      if (GTK_IS_DROP_TARGET (controller))
+        drop = GTK_DROP_TARGET (controller);
+    }
+  g_assert_nonnull (drop);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  GValue files = G_VALUE_INIT;
+  g_value_init (&files, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&files, g_slist_prepend (NULL, g_object_ref (file)));
+  gboolean dropped = FALSE;
+  g_signal_emit_by_name (drop, "drop", &files, 10.0, 10.0, &dropped);
+  g_value_unset (&files);
+  g_assert_true (dropped);
+  g_assert_cmpuint (p->composition->width, ==, 128);
+  g_assert_nonnull (p->input_rgb);
+
   /* an unreadable file leaves the document as it was */
   g_autofree char *bad = temp_uri ("sinopia-test-ui-missing.png");
   activate (window, "open-uri", g_variant_new_string (bad));

@@ -653,6 +653,17 @@ sinopia_window_offer_recovery (SinopiaWindow *self, const char *path)
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
 
+/* A file dropped on the window opens as open_file does. */
+static gboolean
+on_drop (GtkDropTarget *target, const GValue *value, double x, double y, SinopiaWindow *self)
+{
+  GSList *files = g_value_get_boxed (value);
+  if (!files)
+    return FALSE;
+  sinopia_window_open_file (self, files->data);
+  return TRUE;
+}
+
 /* ---- object ---- */
 
 static void
@@ -769,6 +780,9 @@ sinopia_window_init (SinopiaWindow *self)
                           G_BINDING_BIDIRECTIONAL | G_BINDING_SYNC_CREATE);
   g_signal_connect_swapped (self->canvas, "notify::stroking", G_CALLBACK (on_stroking_changed), self);
   g_signal_connect (self, "map", G_CALLBACK (on_map), NULL);
+  GtkDropTarget *drop = gtk_drop_target_new (GDK_TYPE_FILE_LIST, GDK_ACTION_COPY);
+  g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
   _sinopia_window_install_actions (self);
   on_document_changed (self->document, SINOPIA_CHANGE_ALL, self);
