@@ -718,6 +718,13 @@ test_generate_regions (void)
   const SinopiaHistoryItem *item = g_ptr_array_index (p->history, 0);
   check_canvas_shows (window, item);
   screenshot (window, "result.png");
+  /* the history strip's entry tells its prompt and numbers */
+  guint nth = 0;
+  GtkWidget *entry_button = find_named (GTK_WIDGET (window), "history-item", &nth);
+  g_assert_nonnull (entry_button);
+  const char *tooltip = gtk_widget_get_tooltip_text (entry_button);
+  g_assert_true (g_str_has_prefix (tooltip, "a large red square"));
+  g_assert_nonnull (strstr (tooltip, "seed 0 · 20 steps"));
 
   /* the analyzer looks for each region's colour inside the region's box */
   uint32_t box_a[4], box_b[4];

@@ -9,6 +9,7 @@
 
 #include "sinopia-image-import.h"
 #include "sinopia-job.h"
+#include "sinopia-json.h"
 #include "sinopia-png.h"
 #include "sinopia-region-row.h"
 #include "sinopia-window-private.h"
@@ -156,6 +157,24 @@ sync_settings (SinopiaWindow *self)
   g_action_group_change_action_state (G_ACTION_GROUP (self), "keep-seed", g_variant_new_boolean (s->keep_seed));
 }
 
+/* A history entry's tooltip: its prompt and numbers, read from its parameters JSON (the raw
+ * text when it does not parse). (transfer full) */
+static char *
+describe_parameters (const char *parameters)
+{
+  g_autoptr (SinopiaJson) json = sinopia_json_parse (parameters, strlen (parameters), NULL);
+  const SinopiaJsonNode *root = json ? sinopia_json_root (json) : NULL;
+  const char *prompt = sinopia_json_as_string (sinopia_json_object_get (root, "prompt"), NULL);
+  int64_t seed, steps;
+  double guidance;
+  if (!prompt || !sinopia_json_get_int64 (root, "seed", 0, G_MAXINT64, &seed, NULL)
+      || !sinopia_json_get_int64 (root, "steps", 0, G_MAXINT32, &steps, NULL)
+      || !sinopia_json_get_double (root, "guidance", &guidance, NULL))
+    return g_strdup (parameters);
+  return g_strdup_printf ("%s\nseed %" G_GINT64_FORMAT " · %" G_GINT64_FORMAT " steps · guidance %g", prompt, seed,
+                          steps, guidance);
+}
+
 static void
 sync_history (SinopiaWindow *self)
 {
@@ -183,7 +202,9 @@ sync_history (SinopiaWindow *self)
       gtk_widget_set_size_request (picture, THUMBNAIL_SIZE, THUMBNAIL_SIZE);
       GtkWidget *button = gtk_toggle_button_new ();
       gtk_button_set_child (GTK_BUTTON (button), picture);
-      gtk_widget_set_tooltip_text (button, item->parameters);
+      gtk_widget_set_name (button, "history-item");
+      g_autofree char *tooltip = describe_parameters (item->parameters);
+      gtk_widget_set_tooltip_text (button, tooltip);
       gtk_actionable_set_action_name (GTK_ACTIONABLE (button), "win.show-history");
       gtk_actionable_set_action_target_value (GTK_ACTIONABLE (button), g_variant_new_int32 ((gint32) i));
       gtk_widget_add_css_class (button, "flat");
