@@ -406,6 +406,17 @@ test_prompts_undo (void)
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (negative)), ==, "");
   activate (window, "redo", NULL);
   g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (negative)), ==, "blur");
+  /* a size change is one undo step, and the size fields follow undo */
+  guint nth_w = 0;
+  GtkWidget *width = find_named (GTK_WIDGET (window), "width", &nth_w);
+  g_assert_nonnull (width);
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (width), 64);
+  g_assert_cmpuint (sinopia_document_get_composition (document)->width, ==, 64);
+  activate (window, "undo", NULL);
+  g_assert_cmpuint (sinopia_document_get_composition (document)->width, ==, 128);
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (width)), ==, 128);
+  activate (window, "redo", NULL);
+  activate (window, "undo", NULL);
   close_window (window);
 }
 

@@ -173,9 +173,10 @@ swap (SinopiaDocument *self, gboolean (*step) (SinopiaUndoStack *, SinopiaCompos
   uint32_t width = p->composition->width, height = p->composition->height;
   if (!step (self->undo, &p->composition))
     return FALSE;
-  if (p->input_rgb && (p->composition->width != width || p->composition->height != height))
+  gboolean resized = p->composition->width != width || p->composition->height != height;
+  if (p->input_rgb && resized)
     sinopia_composition_resize (p->composition, width, height);
-  sinopia_document_changed (self, SINOPIA_CHANGE_COMPOSITION);
+  sinopia_document_changed (self, SINOPIA_CHANGE_COMPOSITION | (resized && !p->input_rgb ? SINOPIA_CHANGE_IMAGE : 0));
   return TRUE;
 }
 

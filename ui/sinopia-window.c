@@ -360,7 +360,7 @@ on_document_changed (SinopiaDocument *document, guint what, SinopiaWindow *self)
     sync_prompts (self);
   if (what & SINOPIA_CHANGE_REGIONS)
     sync_regions (self);
-  if (what & (SINOPIA_CHANGE_SETTINGS | SINOPIA_CHANGE_IMAGE | SINOPIA_CHANGE_MASKS))
+  if (what & (SINOPIA_CHANGE_SETTINGS | SINOPIA_CHANGE_IMAGE))
     sync_settings (self);
   if (what & SINOPIA_CHANGE_HISTORY)
     sync_history (self);
