@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sinopia-mask.h"
+#include "sinopia-png.h"
 #include "sinopia-project.h"
 #include "sinopia-undo.h"
 
@@ -133,6 +134,8 @@ test_project_round_trip (void)
   g_assert_cmpint (item->rgb[5], ==, 200);
   g_assert_cmpstr (item->parameters, ==, "{\"seed\":1}");
   g_assert_cmpint (q->shown, ==, 0);
+  /* the history image's file is kept and written back as it was */
+  g_assert_nonnull (item->png);
   /* the file is deterministic */
   g_autoptr (GBytes) again = sinopia_project_to_bytes (q, &error);
   g_assert_true (g_bytes_equal (bytes, again));
@@ -210,6 +213,28 @@ test_project_size_mismatch (void)
   g_assert_null (q);
   g_assert_error (error, SINOPIA_PROJECT_ERROR, SINOPIA_PROJECT_ERROR_INVALID);
   g_assert_nonnull (strstr (error->message, "16 × 16"));
+}
+
+static void
+test_history_png_kept (void)
+{
+  /* a history entry's own PNG is written as it is, not encoded again */
+  g_autoptr (SinopiaProject) p = sample_project ();
+  SinopiaHistoryItem *item = g_ptr_array_index (p->history, 0);
+  const char *texts[] = { "marker", "kept", NULL };
+  item->png = sinopia_png_encode_rgb (item->rgb, item->width, item->height, texts, NULL);
+  g_assert_nonnull (item->png);
+  g_autoptr (GBytes) bytes = sinopia_project_to_bytes (p, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SinopiaProject) q = sinopia_project_from_bytes (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                                             NULL, &error);
+  g_assert_no_error (error);
+  const SinopiaHistoryItem *back = g_ptr_array_index (q->history, 0);
+  g_assert_true (g_bytes_equal (back->png, item->png));
+  g_autoptr (SinopiaPngImage) png = sinopia_png_decode (g_bytes_get_data (back->png, NULL),
+                                                        g_bytes_get_size (back->png), 0, NULL, NULL);
+  g_assert_cmpstr (sinopia_png_image_get_text (png, "marker"), ==, "kept");
+  g_assert_cmpmem (back->rgb, 16 * 16 * 3, item->rgb, 16 * 16 * 3);
 }
 
 static void
@@ -308,6 +333,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui-model/project/round-trip", test_project_round_trip);
   g_test_add_func ("/ui-model/project/refused", test_project_refused);
   g_test_add_func ("/ui-model/project/input-size", test_project_size_mismatch);
+  g_test_add_func ("/ui-model/project/history-png-kept", test_history_png_kept);
   g_test_add_func ("/ui-model/project/regions-json", test_regions_json);
   return g_test_run ();
 }

@@ -198,11 +198,22 @@ on_preview (SinopiaGenerator *generator, GdkTexture *texture, guint step, guint 
 }
 
 static void
-on_finished (SinopiaGenerator *generator, gpointer image, GError *error, Reports *r)
+on_finished (SinopiaGenerator *generator, gpointer image, GBytes *png, GError *error, Reports *r)
 {
   r->finished++;
   if (image)
-    r->succeeded++;
+    {
+      /* the PNG the worker made is the image */
+      const SinopiaImage *result = image;
+      g_assert_nonnull (png);
+      g_autoptr (SinopiaPngImage) decoded = sinopia_png_decode (g_bytes_get_data (png, NULL), g_bytes_get_size (png),
+                                                                0, "result", NULL);
+      g_assert_nonnull (decoded);
+      g_autofree guint8 *rgb = sinopia_png_image_to_rgb (decoded, NULL);
+      g_assert_cmpmem (rgb, (gsize) result->width * result->height * 3, result->rgb,
+                       (gsize) result->width * result->height * 3);
+      r->succeeded++;
+    }
   else if (g_error_matches (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED))
     r->cancelled++;
   else if (r->errors)

@@ -179,6 +179,7 @@ typedef struct Run {
   gboolean preview_pending;
   /* the outcome */
   SinopiaImage *image;
+  GBytes *png;          /* the image as a PNG file, encoded here on the worker */
   GError *error;
 } Run;
 
@@ -195,6 +196,7 @@ run_clear (gpointer data)
   g_mutex_clear (&run->lock);
   g_clear_pointer (&run->preview, g_bytes_unref);
   sinopia_image_free (run->image);
+  g_clear_pointer (&run->png, g_bytes_unref);
   g_clear_error (&run->error);
 }
 
@@ -263,7 +265,7 @@ report_finished (gpointer data)
   self->current = NULL;
   g_clear_pointer (&self->current_job, sinopia_job_unref);
   set_state (self, SINOPIA_GENERATOR_READY, NULL);
-  g_signal_emit (self, signals[FINISHED], 0, run->image, run->error);
+  g_signal_emit (self, signals[FINISHED], 0, run->image, run->png, run->error);
   return G_SOURCE_REMOVE;
 }
 
@@ -389,6 +391,8 @@ run_job (gpointer data, const gint *cancel, GError **error)
       run->image = edit (run, cancel, &run->error);
       break;
     }
+  if (run->image)
+    run->png = sinopia_png_encode_rgb (run->image->rgb, run->image->width, run->image->height, NULL, NULL);
   g_idle_add_full (G_PRIORITY_DEFAULT, report_finished, g_atomic_rc_box_acquire (run), run_unref);
   return TRUE;
 }
@@ -542,7 +546,7 @@ sinopia_generator_class_init (SinopiaGeneratorClass *klass)
   signals[PREVIEW] = g_signal_new ("preview", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                    G_TYPE_NONE, 4, GDK_TYPE_TEXTURE, G_TYPE_UINT, G_TYPE_UINT, G_TYPE_DOUBLE);
   signals[FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                    G_TYPE_NONE, 2, G_TYPE_POINTER, G_TYPE_ERROR);
+                                    G_TYPE_NONE, 3, G_TYPE_POINTER, G_TYPE_BYTES, G_TYPE_ERROR);
 }
 
 static void

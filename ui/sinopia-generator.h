@@ -60,7 +60,8 @@ const char *sinopia_generator_error_advice (const GError *error);
 /* Signals:
  *   preview (GdkTexture *rgb, guint step, guint n_steps, double eta_seconds): step is 1-based; the
  *     texture is the predicted image at latent resolution.
- *   finished (gpointer image, GError *error): image is a SinopiaImage (borrowed for the emission)
- *     or NULL with the error (SINOPIA_GENERATE_ERROR_CANCELLED after a cancel). */
+ *   finished (gpointer image, GBytes *png, GError *error): image is a SinopiaImage (borrowed for
+ *     the emission) and png the same image as a PNG file (encoded on the worker; NULL if that
+ *     failed), or image is NULL with the error (SINOPIA_GENERATE_ERROR_CANCELLED after a cancel). */
 
 G_END_DECLS

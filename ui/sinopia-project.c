@@ -39,6 +39,7 @@ sinopia_history_item_free (SinopiaHistoryItem *item)
     return;
   g_free (item->rgb);
   g_free (item->parameters);
+  g_clear_pointer (&item->png, g_bytes_unref);
   g_free (item);
 }
 
@@ -109,16 +110,22 @@ append_mask (GString *out, const guint8 *mask, gsize n)
   g_string_append_printf (out, "%" G_GSIZE_FORMAT "]", run);
 }
 
+static void
+append_png_bytes (GString *out, GBytes *png)
+{
+  gsize len;
+  const guint8 *data = g_bytes_get_data (png, &len);
+  g_autofree char *b64 = g_base64_encode (data, len);
+  g_string_append_printf (out, "\"%s\"", b64);
+}
+
 static gboolean
 append_png (GString *out, const guint8 *rgb, uint32_t width, uint32_t height, GError **error)
 {
   g_autoptr (GBytes) png = sinopia_png_encode_rgb (rgb, width, height, NULL, error);
   if (!png)
     return FALSE;
-  gsize len;
-  const guint8 *data = g_bytes_get_data (png, &len);
-  g_autofree char *b64 = g_base64_encode (data, len);
-  g_string_append_printf (out, "\"%s\"", b64);
+  append_png_bytes (out, png);
   return TRUE;
 }
 
@@ -187,7 +194,9 @@ sinopia_project_to_bytes (const SinopiaProject *project, GError **error)
     {
       const SinopiaHistoryItem *item = g_ptr_array_index (project->history, i);
       g_string_append (out, i ? ",{\"image\":" : "{\"image\":");
-      if (!append_png (out, item->rgb, item->width, item->height, error))
+      if (item->png)
+        append_png_bytes (out, item->png);
+      else if (!append_png (out, item->rgb, item->width, item->height, error))
         return NULL;
       g_string_append_c (out, ',');
       append_key (out, "parameters");
@@ -365,10 +374,11 @@ read_regions (Reader *reader, const SinopiaJsonNode *node, SinopiaComposition *c
   return TRUE;
 }
 
-/* A base64 PNG. The expected size when `want_width` > 0; any size up to the maximum otherwise. */
+/* A base64 PNG. The expected size when `want_width` > 0; any size up to the maximum otherwise.
+ * `png` (may be NULL) receives the file's bytes. */
 static gboolean
 read_png (Reader *reader, const SinopiaJsonNode *node, const char *where, uint32_t want_width,
-          uint32_t want_height, guint8 **rgb, uint32_t *width, uint32_t *height)
+          uint32_t want_height, guint8 **rgb, uint32_t *width, uint32_t *height, GBytes **png)
 {
   const char *text = sinopia_json_as_string (node, NULL);
   if (!text)
@@ -389,6 +399,8 @@ read_png (Reader *reader, const SinopiaJsonNode *node, const char *where, uint32
   *rgb = sinopia_png_image_to_rgb (image, NULL);
   *width = image->width;
   *height = image->height;
+  if (png)
+    *png = g_bytes_new_take (g_steal_pointer (&data), len);
   return TRUE;
 }
 
@@ -410,7 +422,7 @@ read_history (Reader *reader, const SinopiaJsonNode *node, SinopiaProject *proje
       if (!get_string (reader, entry, "parameters", where, &item->parameters))
         return FALSE;
       if (!read_png (reader, sinopia_json_object_get (entry, "image"), where, 0, 0, &item->rgb, &item->width,
-                     &item->height))
+                     &item->height, &item->png))
         return FALSE;
     }
   return TRUE;
@@ -478,7 +490,7 @@ sinopia_project_from_bytes (const char *data, gsize len, const char *name, GErro
   const SinopiaJsonNode *input = sinopia_json_object_get (root, "input");
   uint32_t w, h;
   if (sinopia_json_type (input) != SINOPIA_JSON_NULL
-      && !read_png (&reader, input, "input", c->width, c->height, &project->input_rgb, &w, &h))
+      && !read_png (&reader, input, "input", c->width, c->height, &project->input_rgb, &w, &h, NULL))
     return NULL;
   if (!read_history (&reader, sinopia_json_object_get (root, "history"), project))
     return NULL;

@@ -56,6 +56,9 @@ typedef struct {
   uint32_t width, height;
   guint8 *rgb;         /* [height][width][3] */
   char *parameters;    /* JSON text, as sinopia_image_parameters_json writes it */
+  /* The image as a PNG file, or NULL. Saving writes it as it is instead of encoding the image
+   * again, so autosaving a long history stays cheap; the reader keeps the file's. */
+  GBytes *png;
 } SinopiaHistoryItem;
 
 void sinopia_history_item_free (SinopiaHistoryItem *item);

@@ -417,7 +417,8 @@ on_preview (SinopiaGenerator *generator, GdkTexture *texture, guint step, guint 
 }
 
 static void
-on_finished (SinopiaGenerator *generator, gpointer image_data, const GError *error, SinopiaWindow *self)
+on_finished (SinopiaGenerator *generator, gpointer image_data, GBytes *png, const GError *error,
+             SinopiaWindow *self)
 {
   const SinopiaImage *image = image_data;
   gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
@@ -438,6 +439,7 @@ on_finished (SinopiaGenerator *generator, gpointer image_data, const GError *err
   item->height = image->height;
   item->rgb = g_memdup2 (image->rgb, (gsize) image->width * image->height * 3);
   item->parameters = sinopia_image_parameters_json (image);
+  item->png = png ? g_bytes_ref (png) : NULL;
   sinopia_document_add_history (self->document, item);
   for (char **w = image->warnings; *w; w++)
     _sinopia_window_toast (self, *w);
