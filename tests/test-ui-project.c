@@ -128,6 +128,7 @@ test_project_round_trip (void)
   g_assert_cmpint (q->settings.double_interval, ==, 2);
   g_assert_cmpint (q->settings.single_interval, ==, -1);
   g_assert_cmpmem (q->input_rgb, 32 * 16 * 3, p->input_rgb, 32 * 16 * 3);
+  g_assert_nonnull (q->input_png);
   g_assert_cmpuint (q->history->len, ==, 1);
   const SinopiaHistoryItem *item = g_ptr_array_index (q->history, 0);
   g_assert_cmpuint (item->width, ==, 16);

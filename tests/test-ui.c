@@ -540,6 +540,7 @@ test_open_png_crops (void)
   g_assert_cmpuint (p->composition->width, ==, 128);
   g_assert_cmpuint (p->composition->height, ==, 96);
   g_assert_nonnull (p->input_rgb);
+  g_assert_nonnull (p->input_png);
   g_assert_cmpmem (p->input_rgb, 128 * 3, rgb + (2 * 130 + 1) * 3, 128 * 3);
   g_assert_cmpuint (p->composition->regions->len, ==, 1);
   /* the canvas shows the input */
@@ -547,7 +548,7 @@ test_open_png_crops (void)
   g_assert_nonnull (shown);
   g_assert_cmpint (gdk_texture_get_width (shown), ==, 128);
   /* a file dropped on the window opens the same way */
-  sinopia_document_set_input (sinopia_window_get_document (window), NULL, 64, 64);
+  sinopia_document_set_input (sinopia_window_get_document (window), NULL, NULL, 64, 64);
   g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (GTK_WIDGET (window));
   GtkDropTarget *drop = NULL;
   for (guint i = 0; !drop && i < g_list_model_get_n_items (controllers); i++)
@@ -783,6 +784,7 @@ test_generate_regions (void)
   check_canvas_shows (window, item);
   activate (window, "use-as-input", NULL);
   g_assert_nonnull (p->input_rgb);
+  g_assert_true (p->input_png == item->png);
   g_assert_cmpmem (p->input_rgb, (gsize) c->width * c->height * 3, item->rgb, (gsize) item->width * item->height * 3);
 
   /* more visible regions than the engine paints at once are refused before anything runs */

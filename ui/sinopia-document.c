@@ -276,7 +276,7 @@ sinopia_document_set_prompt (SinopiaDocument *self, const char *which, const cha
 }
 
 void
-sinopia_document_set_input (SinopiaDocument *self, guint8 *rgb, uint32_t width, uint32_t height)
+sinopia_document_set_input (SinopiaDocument *self, guint8 *rgb, GBytes *png, uint32_t width, uint32_t height)
 {
   g_return_if_fail (SINOPIA_IS_DOCUMENT (self));
   SinopiaProject *p = self->project;
@@ -284,6 +284,8 @@ sinopia_document_set_input (SinopiaDocument *self, guint8 *rgb, uint32_t width, 
     sinopia_composition_resize (sinopia_document_begin_edit (self, NULL), width, height);
   g_free (p->input_rgb);
   p->input_rgb = rgb;
+  g_clear_pointer (&p->input_png, g_bytes_unref);
+  p->input_png = rgb && png ? g_bytes_ref (png) : NULL;
   p->shown = -1;
   sinopia_document_changed (self, SINOPIA_CHANGE_IMAGE | SINOPIA_CHANGE_MASKS | SINOPIA_CHANGE_HISTORY);
 }

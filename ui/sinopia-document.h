@@ -62,9 +62,11 @@ void sinopia_document_set_region_prompt (SinopiaDocument *self, guint id, const 
 /* `which`: "prompt", "negative" or "source_prompt". No-op when the text is the same. */
 void sinopia_document_set_prompt (SinopiaDocument *self, const char *which, const char *text);
 
-/* The input image (transfer full, width × height × 3): the composition takes its size (masks are
- * scaled along, one undo step) and the canvas shows it. */
-void sinopia_document_set_input (SinopiaDocument *self, guint8 *rgb, uint32_t width, uint32_t height);
+/* The input image (transfer full, width × height × 3, or NULL for none) and, when known, the same
+ * image as a PNG file (borrowed, may be NULL: saves then encode it): the composition takes its
+ * size (masks are scaled along, one undo step) and the canvas shows it. */
+void sinopia_document_set_input (SinopiaDocument *self, guint8 *rgb, GBytes *png, uint32_t width,
+                                 uint32_t height);
 /* Appends a result (transfer full) and shows it; the oldest goes beyond SINOPIA_PROJECT_MAX_HISTORY. */
 void sinopia_document_add_history (SinopiaDocument *self, SinopiaHistoryItem *item);
 /* Shows history entry `index`, or the input image for -1. */

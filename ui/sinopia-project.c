@@ -69,6 +69,7 @@ sinopia_project_free (SinopiaProject *project)
     return;
   sinopia_composition_free (project->composition);
   g_free (project->input_rgb);
+  g_clear_pointer (&project->input_png, g_bytes_unref);
   g_ptr_array_unref (project->history);
   g_free (project);
 }
@@ -181,7 +182,9 @@ sinopia_project_to_bytes (const SinopiaProject *project, GError **error)
       g_string_append_c (out, '}');
     }
   g_string_append (out, "],\"input\":");
-  if (project->input_rgb)
+  if (project->input_png)
+    append_png_bytes (out, project->input_png);
+  else if (project->input_rgb)
     {
       if (!append_png (out, project->input_rgb, c->width, c->height, error))
         return NULL;
@@ -490,7 +493,8 @@ sinopia_project_from_bytes (const char *data, gsize len, const char *name, GErro
   const SinopiaJsonNode *input = sinopia_json_object_get (root, "input");
   uint32_t w, h;
   if (sinopia_json_type (input) != SINOPIA_JSON_NULL
-      && !read_png (&reader, input, "input", c->width, c->height, &project->input_rgb, &w, &h, NULL))
+      && !read_png (&reader, input, "input", c->width, c->height, &project->input_rgb, &w, &h,
+                    &project->input_png))
     return NULL;
   if (!read_history (&reader, sinopia_json_object_get (root, "history"), project))
     return NULL;

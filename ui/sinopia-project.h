@@ -67,6 +67,7 @@ typedef struct {
   SinopiaComposition *composition;
   SinopiaGenerationSettings settings;
   guint8 *input_rgb;   /* NULL, or the composition's size × 3: what Inpaint and Edit work on */
+  GBytes *input_png;   /* input_rgb as a PNG file, or NULL (then encoded at each save) */
   GPtrArray *history;  /* SinopiaHistoryItem*, oldest first, owned */
   int shown;           /* the history entry on the canvas; -1: the input image */
 } SinopiaProject;

@@ -267,7 +267,7 @@ use_as_input_cb (GSimpleAction *action, GVariant *parameter, gpointer data)
     return;
   const SinopiaHistoryItem *item = g_ptr_array_index (p->history, p->shown);
   sinopia_document_set_input (self->document, g_memdup2 (item->rgb, (gsize) item->width * item->height * 3),
-                              item->width, item->height);
+                              item->png, item->width, item->height);
 }
 
 /* ---- files ---- */

@@ -659,7 +659,9 @@ sinopia_window_open_file (SinopiaWindow *self, GFile *file)
       _sinopia_window_toast (self, text);
       return;
     }
-  sinopia_document_set_input (self->document, rgb, width, height);
+  /* encoded once here, so autosaves do not encode it again */
+  g_autoptr (GBytes) png = sinopia_png_encode_rgb (rgb, width, height, NULL, NULL);
+  sinopia_document_set_input (self->document, rgb, png, width, height);
   if (note)
     _sinopia_window_toast (self, note);
 }
