@@ -10,6 +10,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -688,6 +689,73 @@ test_preferences (void)
   g_settings_reset (settings, "default-steps");
 }
 
+/* The application itself (bin/sinopia): it starts without GSETTINGS_SCHEMA_DIR (finding the
+ * schema compiled into the build directory) and shows its window within 2 s. */
+typedef struct {
+  GMainLoop *loop;
+  gboolean shown;
+} Start;
+
+static void
+on_app_line (GObject *stream, GAsyncResult *result, gpointer data)
+{
+  Start *start = data;
+  g_autofree char *line = g_data_input_stream_read_line_finish (G_DATA_INPUT_STREAM (stream), result, NULL, NULL);
+  if (!line)
+    {
+      g_main_loop_quit (start->loop);
+      return;
+    }
+  if (strstr (line, "window shown"))
+    {
+      start->shown = TRUE;
+      g_main_loop_quit (start->loop);
+      return;
+    }
+  g_data_input_stream_read_line_async (G_DATA_INPUT_STREAM (stream), G_PRIORITY_DEFAULT, NULL, on_app_line, data);
+}
+
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_application_starts (void)
+{
+  const char *gui = g_getenv ("SINOPIA_GUI");
+  if (!gui)
+    {
+      g_test_skip ("SINOPIA_GUI (the sinopia executable) is not set");
+      return;
+    }
+  g_autoptr (GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_subprocess_launcher_unsetenv (launcher, "GSETTINGS_SCHEMA_DIR");
+  g_subprocess_launcher_unsetenv (launcher, "G_DEBUG");
+  /* GLib writes debug messages to stdout */
+  g_subprocess_launcher_setenv (launcher, "G_MESSAGES_DEBUG", "sinopia-window", TRUE);
+  g_autoptr (GError) error = NULL;
+  gint64 begin = g_get_monotonic_time ();
+  g_autoptr (GSubprocess) app = g_subprocess_launcher_spawn (launcher, &error, gui, NULL);
+  g_assert_no_error (error);
+  g_autoptr (GDataInputStream) lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (app));
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  Start start = { loop, FALSE };
+  g_data_input_stream_read_line_async (lines, G_PRIORITY_DEFAULT, NULL, on_app_line, &start);
+  guint timeout = g_timeout_add_seconds (20, quit_loop, loop);
+  g_main_loop_run (loop);
+  double seconds = (g_get_monotonic_time () - begin) / 1e6;
+  if (start.shown)
+    g_source_remove (timeout);
+  g_subprocess_send_signal (app, SIGTERM);
+  g_subprocess_wait (app, NULL, NULL);
+  g_assert_true (start.shown);
+  g_test_message ("sinopia showed its window %.3f s after it was started", seconds);
+  g_assert_cmpfloat (seconds, <, 2.0);
+}
+
 /* ---- tests with a model ---- */
 
 static void
@@ -1162,6 +1230,7 @@ main (int argc, char **argv)
   software_gl = sinopia_renderer_avoid_software_gl (gdk_display_get_default ());
   clear_autosaves ();
   g_test_add_func ("/ui/window/appears", test_window_appears);
+  g_test_add_func ("/ui/application/starts", test_application_starts);
   g_test_add_func ("/ui/regions/undo-redo", test_regions_undo_redo);
   g_test_add_func ("/ui/regions/select-move-resize", test_select_move_resize);
   g_test_add_func ("/ui/prompts/undo", test_prompts_undo);
