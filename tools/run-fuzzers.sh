@@ -23,7 +23,7 @@ fi
 
 # target:corpus-folder
 targets="fuzz-json:json fuzz-safetensors-header:safetensors fuzz-sentencepiece:sentencepiece"
-targets="$targets fuzz-model-info:model-info fuzz-png:png"
+targets="$targets fuzz-model-info:model-info fuzz-png:png fuzz-project:project"
 names=""
 for t in $targets; do names="$names tests/fuzz/${t%%:*}"; done
 ninja -C "$build" $names
