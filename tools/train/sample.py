@@ -20,6 +20,8 @@ Pipeline, all float32 on the CPU (weights as stored, widened to float32):
   sample.py --model DIR --grid --out GRID.png [--steps N] [--guidance G]
   sample.py --model DIR --batch SCENES.jsonl --out-dir DIR    (a line's "caption"/"canonical_caption",
             seed "sample_seed"; writes NNNNNN.png and a copy of the scene JSON with the prompt used)
+  sample.py --model DIR --prompt TEXT --bench N    seconds per image: one untimed run, then the median of
+            N (the PyTorch side of `sinopia-cli bench generate`; prints, writes nothing)
 
 --dump writes every input and output of the run (ids, txt, y, noise, timesteps, final latent, image) so
 the C engine can be checked against it (a parity fixture). Same inputs give identical outputs.
@@ -192,6 +194,7 @@ def main(argv=None):
     ap.add_argument("--out", metavar="PNG")
     ap.add_argument("--out-dir", metavar="DIR")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--bench", type=int, metavar="N", help="time N runs of --prompt after an untimed one")
     args = ap.parse_args(argv)
     try:
         pipe = Pipeline(args.model, args.threads)
@@ -229,9 +232,21 @@ def main(argv=None):
                     f.write("\n")
                 n += 1
             print(f"wrote {n} images to {args.out_dir} ({time.time() - t0:.1f} s)")
+        elif args.bench:
+            if args.prompt is None:
+                ap.error("--bench needs --prompt")
+            times = []
+            for i in range(args.bench + 1):
+                t1 = time.time()
+                pipe.run(args.prompt, args.negative, args.seed, args.steps, args.guidance, args.width, args.height)
+                times.append(time.time() - t1)
+            steps = args.steps or pipe.card["default_steps"]
+            g = args.guidance if args.guidance is not None else pipe.card["default_guidance"]
+            print(f"pytorch: first {times[0]:.2f} s, warm {float(np.median(times[1:])):.2f} s/image "
+                  f"({steps} steps, guidance {g}, {args.threads} threads, float32)")
         else:
             if args.prompt is None or not args.out:
-                ap.error("give --prompt and --out (or --grid / --batch)")
+                ap.error("give --prompt and --out (or --grid / --batch / --bench)")
             noise = None
             if args.noise:
                 import torch
