@@ -311,6 +311,10 @@ cli_bench (int argc, char **argv)
     return cli_bench_quality (argc - 1, argv + 1);
   if (argc >= 2 && strcmp (argv[1], "generate") == 0)
     return cli_bench_generate (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "regional") == 0)
+    return cli_bench_regional (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "edit") == 0)
+    return cli_bench_edit (argc - 1, argv + 1);
   if (!cli_parse ("bench", "ops", "Measures op throughput (GFLOP/s) on the chosen Vulkan device, each matmul\n"
                   "next to OpenBLAS sgemm on 2 threads. Medians of 7 runs; SINOPIA_DEVICE picks the\n"
                   "device and SINOPIA_MATMUL_VARIANT the matmul kernel (texel, scalar, tiled).\n"

@@ -27,6 +27,8 @@ int cli_devices (int argc, char **argv);
 int cli_bench (int argc, char **argv);
 int cli_bench_model (int argc, char **argv);
 int cli_bench_quality (int argc, char **argv);
+int cli_bench_regional (int argc, char **argv);
+int cli_bench_edit (int argc, char **argv);
 int cli_bench_generate (int argc, char **argv);
 int cli_info (int argc, char **argv);
 int cli_dit_forward (int argc, char **argv);

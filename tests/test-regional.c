@@ -581,6 +581,17 @@ test_cli (void)
     g_assert_null (strstr (r.err, "loading"));
     sinopia_test_run_clear (&r);
   }
+  /* `bench regional` runs its layouts and prints both shares */
+  r = sinopia_test_run_cli ("bench", "regional", "--model", model_dir, "--count", "2", "--steps", "1", NULL);
+  if (r.status != 0)
+    g_error ("bench regional failed: %s", r.err);
+  g_assert_nonnull (strstr (r.out, "regional prompting"));
+  g_assert_nonnull (strstr (r.out, "/5)"));   /* 2 + 3 regions */
+  sinopia_test_run_clear (&r);
+  r = sinopia_test_run_cli ("bench", "regional", "--count", "0", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  sinopia_test_run_clear (&r);
+
   r = sinopia_test_run_cli ("generate", "--model", model_dir, "--prompt", "x", "--region", "0,0,16,16=a",
                             "--region", "0,0,16,16=b", "--region", "0,0,16,16=c", "--region", "0,0,16,16=d",
                             "--region", "0,0,16,16=e", "--region", "0,0,16,16=f", "--region", "0,0,16,16=g",

@@ -401,6 +401,13 @@ test_cli (void)
   g_assert_nonnull (strstr (r.out, "layer  3  single block  1"));
   g_assert_nonnull (strstr (r.out, "\"vital_layers\": {\"layers\": ["));
   sinopia_test_run_clear (&r);
+  /* `bench edit` with the model's vital layers, none and all */
+  r = sinopia_test_run_cli ("bench", "edit", "--model", model_dir, "--count", "3", "--steps", "1", NULL);
+  if (r.status != 0)
+    g_error ("bench edit failed: %s", r.err);
+  g_assert_nonnull (strstr (r.out, "vital layers  success"));
+  g_assert_nonnull (strstr (r.out, "all layers"));
+  sinopia_test_run_clear (&r);
   r = sinopia_test_run_cli ("vital-layers", "--model", model_dir, "--count", "0", NULL);
   g_assert_cmpint (r.status, ==, 2);
   sinopia_test_run_clear (&r);
