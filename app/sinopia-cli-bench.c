@@ -319,13 +319,14 @@ cli_bench (int argc, char **argv)
                   "next to OpenBLAS sgemm on 2 threads. Medians of 7 runs; SINOPIA_DEVICE picks the\n"
                   "device and SINOPIA_MATMUL_VARIANT the matmul kernel (texel, scalar, tiled).\n"
                   "'sinopia-cli bench model --help' describes the transformer benchmark, 'bench quality\n"
-                  "--help' the shapes-world quality benchmark, 'bench generate --help' the image timing.",
+                  "--help' the shapes-world quality benchmark, 'bench generate --help' the image timing,\n"
+                  "'bench regional --help' and 'bench edit --help' the editing methods' quality.",
                   entries, &argc, &argv))
     return CLI_USAGE;
   if (argc != 2 || strcmp (argv[1], "ops") != 0) {
     fprintf (stderr, "sinopia-cli bench: %s\nTry 'sinopia-cli bench --help'.\n",
-             argc < 2 ? "say what to benchmark: ops, model, quality or generate"
-                      : "unknown benchmark (ops, model, quality or generate)");
+             argc < 2 ? "say what to benchmark: ops, model, quality, generate, regional or edit"
+                      : "unknown benchmark (ops, model, quality, generate, regional or edit)");
     return CLI_USAGE;
   }
 #ifdef HAVE_OPENBLAS
