@@ -383,3 +383,16 @@ sinopia_test_model_folder_close (SinopiaTestModelFolder *f)
   g_clear_pointer (&f->tmp_root, g_free);
   g_clear_pointer (&f->model_dir, g_free);
 }
+
+SinopiaJson *
+sinopia_test_png_method (const SinopiaPngImage *png, const SinopiaJsonNode **method)
+{
+  g_autoptr (GError) error = NULL;
+  const char *text = sinopia_png_image_get_text (png, "parameters");
+  g_assert_nonnull (text);
+  SinopiaJson *doc = sinopia_json_parse (text, strlen (text), &error);
+  g_assert_no_error (error);
+  *method = sinopia_json_object_get (sinopia_json_root (doc), "method");
+  g_assert_nonnull (*method);
+  return doc;
+}

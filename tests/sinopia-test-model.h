@@ -5,7 +5,9 @@
  * decoded image is not flat. Failures assert. */
 #pragma once
 
+#include "sinopia-json.h"
 #include "sinopia-model.h"
+#include "sinopia-png.h"
 
 /* T5 and CLIP widths: the transformer's context_in_dim and vec_in_dim. */
 #define SINOPIA_TEST_TEXT_WIDTH 32
@@ -42,3 +44,7 @@ typedef struct {
 void sinopia_test_model_folder_open (SinopiaTestModelFolder *folder, const SinopiaTestModel *model);
 /* Frees the model and removes the folder with everything in it. */
 void sinopia_test_model_folder_close (SinopiaTestModelFolder *folder);
+
+/* The "method" object of a PNG's `parameters` chunk (asserts both exist): *method is borrowed
+ * from the returned document. (transfer full) */
+SinopiaJson *sinopia_test_png_method (const SinopiaPngImage *png, const SinopiaJsonNode **method);

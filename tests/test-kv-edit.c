@@ -625,22 +625,8 @@ test_inpaint_errors (void)
   g_assert_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED);
 }
 
-/* The "method" object of a PNG's parameters chunk, parsed; (transfer full) the document. */
-static SinopiaJson *
-method_of (const SinopiaPngImage *png, const SinopiaJsonNode **method)
-{
-  g_autoptr (GError) error = NULL;
-  const char *text = sinopia_png_image_get_text (png, "parameters");
-  g_assert_nonnull (text);
-  SinopiaJson *doc = sinopia_json_parse (text, strlen (text), &error);
-  g_assert_no_error (error);
-  *method = sinopia_json_object_get (sinopia_json_root (doc), "method");
-  g_assert_nonnull (*method);
-  return doc;
-}
-
-/* `sinopia-cli inpaint`: the PNG holds the engine's pixels and the method's parameters; bad masks and sizes are usage
- * errors before the model loads. */
+/* `sinopia-cli inpaint`: the PNG holds the engine's pixels and the method's parameters; bad
+ * masks and sizes are usage errors before the model loads. */
 static void
 test_cli (void)
 {
@@ -676,7 +662,7 @@ test_cli (void)
   g_autofree guint8 *got = sinopia_png_image_to_rgb (png, NULL);
   g_assert_cmpmem (got, SIDE * SIDE * 3, img->rgb, SIDE * SIDE * 3);
   const SinopiaJsonNode *method;
-  g_autoptr (SinopiaJson) doc = method_of (png, &method);
+  g_autoptr (SinopiaJson) doc = sinopia_test_png_method (png, &method);
   int64_t skip;
   gboolean reinit = FALSE;
   g_assert_cmpstr (sinopia_json_get_string (method, "name", NULL), ==, "kv-edit");

@@ -489,20 +489,6 @@ test_defaults_used (void)
   g_assert_cmpmem (by_default->latent, latent_size (by_default) * 4, explicit_->latent, latent_size (explicit_) * 4);
 }
 
-/* The "method" object of a PNG's parameters chunk, parsed; (transfer full) the document. */
-static SinopiaJson *
-method_of (const SinopiaPngImage *png, const SinopiaJsonNode **method)
-{
-  g_autoptr (GError) error = NULL;
-  const char *text = sinopia_png_image_get_text (png, "parameters");
-  g_assert_nonnull (text);
-  SinopiaJson *doc = sinopia_json_parse (text, strlen (text), &error);
-  g_assert_no_error (error);
-  *method = sinopia_json_object_get (sinopia_json_root (doc), "method");
-  g_assert_nonnull (*method);
-  return doc;
-}
-
 /* `sinopia-cli generate --region/--region-mask`: the PNG holds the engine's pixels for the same
  * regions (a mask PNG read as grey ≥ 128) and the method's parameters in its chunk; bad regions are usage errors (exit 2)
  * found before the model loads, and leave no file. */
@@ -554,7 +540,7 @@ test_cli (void)
   g_autofree guint8 *png_rgb = sinopia_png_image_to_rgb (png, NULL);
   g_assert_cmpmem (png_rgb, SIDE * SIDE * 3, img->rgb, SIDE * SIDE * 3);
   const SinopiaJsonNode *method;
-  g_autoptr (SinopiaJson) doc = method_of (png, &method);
+  g_autoptr (SinopiaJson) doc = sinopia_test_png_method (png, &method);
   double ratio;
   int64_t steps;
   g_assert_cmpstr (sinopia_json_get_string (method, "name", NULL), ==, "regional");

@@ -327,20 +327,6 @@ test_vital_layer_detector (void)
   g_assert_cmpuint (picked[1], ==, 2);
 }
 
-/* The "method" object of a PNG's parameters chunk, parsed; (transfer full) the document. */
-static SinopiaJson *
-method_of (const SinopiaPngImage *png, const SinopiaJsonNode **method)
-{
-  g_autoptr (GError) error = NULL;
-  const char *text = sinopia_png_image_get_text (png, "parameters");
-  g_assert_nonnull (text);
-  SinopiaJson *doc = sinopia_json_parse (text, strlen (text), &error);
-  g_assert_no_error (error);
-  *method = sinopia_json_object_get (sinopia_json_root (doc), "method");
-  g_assert_nonnull (*method);
-  return doc;
-}
-
 /* `sinopia-cli edit`: the edit and the reference as the engine makes them; usage errors; and
  * `sinopia-cli vital-layers`. */
 static void
@@ -372,7 +358,7 @@ test_cli (void)
     g_assert_cmpmem (rgb, SIDE * SIDE * 3, want[i]->rgb, SIDE * SIDE * 3);
     if (i == 0) {
       const SinopiaJsonNode *method;
-      g_autoptr (SinopiaJson) doc = method_of (png, &method);
+      g_autoptr (SinopiaJson) doc = sinopia_test_png_method (png, &method);
       const SinopiaJsonNode *list = sinopia_json_object_get (method, "vital_layers");
       int64_t l;
       g_assert_cmpstr (sinopia_json_get_string (method, "name", NULL), ==, "stable-flow");
