@@ -315,18 +315,20 @@ cli_bench (int argc, char **argv)
     return cli_bench_regional (argc - 1, argv + 1);
   if (argc >= 2 && strcmp (argv[1], "edit") == 0)
     return cli_bench_edit (argc - 1, argv + 1);
+  if (argc >= 2 && strcmp (argv[1], "inpaint") == 0)
+    return cli_bench_inpaint (argc - 1, argv + 1);
   if (!cli_parse ("bench", "ops", "Measures op throughput (GFLOP/s) on the chosen Vulkan device, each matmul\n"
                   "next to OpenBLAS sgemm on 2 threads. Medians of 7 runs; SINOPIA_DEVICE picks the\n"
                   "device and SINOPIA_MATMUL_VARIANT the matmul kernel (texel, scalar, tiled).\n"
                   "'sinopia-cli bench model --help' describes the transformer benchmark, 'bench quality\n"
                   "--help' the shapes-world quality benchmark, 'bench generate --help' the image timing,\n"
-                  "'bench regional --help' and 'bench edit --help' the editing methods' quality.",
+                  "'bench regional', 'bench inpaint' and 'bench edit --help' the editing methods' quality.",
                   entries, &argc, &argv))
     return CLI_USAGE;
   if (argc != 2 || strcmp (argv[1], "ops") != 0) {
     fprintf (stderr, "sinopia-cli bench: %s\nTry 'sinopia-cli bench --help'.\n",
-             argc < 2 ? "say what to benchmark: ops, model, quality, generate, regional or edit"
-                      : "unknown benchmark (ops, model, quality, generate, regional or edit)");
+             argc < 2 ? "say what to benchmark: ops, model, quality, generate, regional, inpaint or edit"
+                      : "unknown benchmark (ops, model, quality, generate, regional, inpaint or edit)");
     return CLI_USAGE;
   }
 #ifdef HAVE_OPENBLAS

@@ -9,7 +9,7 @@
 
 static const CliCommand commands[] = {
   { "devices", "List Vulkan devices and their capabilities", cli_devices },
-  { "bench", "Benchmarks: bench ops [--full], model, quality, generate, regional, edit", cli_bench },
+  { "bench", "Benchmarks: bench ops [--full], model, quality, generate, regional, inpaint, edit", cli_bench },
   { "info", "Describe a checkpoint: configuration, parameters, dtypes, memory needed", cli_info },
   { "dit-forward", "One FLUX transformer forward on a tensor file", cli_dit_forward },
   { "sample", "Flow-matching sampling from given noise", cli_sample },

@@ -29,6 +29,7 @@ int cli_bench_model (int argc, char **argv);
 int cli_bench_quality (int argc, char **argv);
 int cli_bench_regional (int argc, char **argv);
 int cli_bench_edit (int argc, char **argv);
+int cli_bench_inpaint (int argc, char **argv);
 int cli_bench_generate (int argc, char **argv);
 int cli_info (int argc, char **argv);
 int cli_dit_forward (int argc, char **argv);

@@ -684,6 +684,14 @@ test_cli (void)
       g_error ("expected \"%s\" in: %s", cases[i][2], r.err);
     sinopia_test_run_clear (&r);
   }
+  /* `bench inpaint` runs its edits and prints the background PSNR */
+  r = sinopia_test_run_cli ("bench", "inpaint", "--model", model_dir, "--count", "3", "--steps", "2", NULL);
+  if (r.status != 0)
+    g_error ("bench inpaint failed: %s", r.err);
+  g_assert_nonnull (strstr (r.out, "background PSNR beyond the band"));
+  g_assert_nonnull (strstr (r.out, "/3), colour alone"));
+  sinopia_test_run_clear (&r);
+
   r = sinopia_test_run_cli ("inpaint", "--model", model_dir, "--image", in, "--mask", mp, "--out", bad, NULL);
   g_assert_cmpint (r.status, ==, 2);
   sinopia_test_run_clear (&r);
