@@ -284,6 +284,19 @@ check_common (const char *command, Common *c, guint64 *seed, int argc, char **ar
   return TRUE;
 }
 
+/* The end of every method benchmark: the error if it failed, then everything freed. */
+static int
+finish (int rc, const GError *error, SinopiaModel *model, SinopiaVkContext *ctx, Common *c)
+{
+  if (rc != CLI_OK)
+    cli_fail ("%s", error->message);
+  sinopia_model_free (model);
+  sinopia_vk_context_free (ctx);
+  g_free (c->model_dir);
+  g_free (c->seed_text);
+  return rc;
+}
+
 static SinopiaModel *
 load_model (SinopiaVkContext **ctx, char **model_dir, GError **error)
 {
@@ -327,13 +340,7 @@ cli_bench_regional (int argc, char **argv)
   rc = CLI_OK;
 
 out:
-  if (rc != CLI_OK)
-    cli_fail ("%s", error->message);
-  sinopia_model_free (b.model);
-  sinopia_vk_context_free (ctx);
-  g_free (c.model_dir);
-  g_free (c.seed_text);
-  return rc;
+  return finish (rc, error, b.model, ctx, &c);
 }
 
 /* ---- bench edit ------------------------------------------------------------------------- */
@@ -459,13 +466,7 @@ cli_bench_edit (int argc, char **argv)
   rc = CLI_OK;
 
 out:
-  if (rc != CLI_OK)
-    cli_fail ("%s", error->message);
-  sinopia_model_free (b.model);
-  sinopia_vk_context_free (ctx);
-  g_free (c.model_dir);
-  g_free (c.seed_text);
-  return rc;
+  return finish (rc, error, b.model, ctx, &c);
 }
 
 /* ---- bench inpaint ---------------------------------------------------------------------- */
@@ -637,11 +638,5 @@ cli_bench_inpaint (int argc, char **argv)
   rc = CLI_OK;
 
 out:
-  if (rc != CLI_OK)
-    cli_fail ("%s", error->message);
-  sinopia_model_free (b.model);
-  sinopia_vk_context_free (ctx);
-  g_free (c.model_dir);
-  g_free (c.seed_text);
-  return rc;
+  return finish (rc, error, b.model, ctx, &c);
 }
