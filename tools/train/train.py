@@ -331,6 +331,18 @@ def images_to_tensor(torch, batch):
     return torch.from_numpy(np.array(batch, dtype=np.uint8)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+def reconstruction_report(torch, ae, imgs, png_path):
+    """PSNR of the AE round trip (encoder mean, no sampling) over the first 64 training images, and
+    a preview PNG of 8 originals over their reconstructions."""
+    with torch.no_grad():
+        rec = torch.cat([ae.decoder(ae.moments(images_to_tensor(torch, imgs[i:i + 16]))[0]) for i in range(0, 64, 16)])
+        orig = images_to_tensor(torch, imgs[:64])
+        mse = float(torch.mean((rec.clamp(-1, 1) - orig) ** 2))
+    rec_u8 = ((rec[:8].clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
+    shapes.write_png(png_path, np.concatenate([np.concatenate(list(imgs[:8]), 1), np.concatenate(list(rec_u8), 1)], 0))
+    return 10 * math.log10(4.0 / max(mse, 1e-12))
+
+
 def stage_ae(args):
     torch = torch_setup()
     import models
@@ -428,16 +440,9 @@ def stage_ae(args):
         lat = torch.cat([ae.moments(images_to_tensor(torch, imgs[i:i + 32]))[0] for i in range(0, m, 32)])
         shift = float(lat.mean())
         scale = float(1.0 / lat.std())
-        rec = torch.cat([ae.decoder(ae.moments(images_to_tensor(torch, imgs[i:i + 16]))[0]) for i in range(0, 64, 16)])
-        orig = images_to_tensor(torch, imgs[:64])
-        mse = float(torch.mean((rec.clamp(-1, 1) - orig) ** 2))
-    psnr = 10 * math.log10(4.0 / max(mse, 1e-12))
+    psnr = reconstruction_report(torch, ae, imgs, os.path.join(d, "reconstruction.png"))
     params = dict(recipe["ae"], scale_factor=round(scale, 6), shift_factor=round(shift, 6))
     torch_save({"model": ae.state_dict(), "params": params}, os.path.join(d, "ae.pt"))
-    # Preview: 8 originals over their reconstructions.
-    rec_u8 = ((rec[:8].clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-    shapes.write_png(os.path.join(d, "reconstruction.png"),
-                     np.concatenate([np.concatenate(list(imgs[:8]), 1), np.concatenate(list(rec_u8), 1)], 0))
     info = {"steps": state["step"], "seconds": state["elapsed"], "scale_factor": params["scale_factor"],
             "shift_factor": params["shift_factor"], "psnr_full_images": round(psnr, 2),
             "params": models.count_params(ae)}
@@ -592,15 +597,8 @@ def stage_decoder(args):
         log("decoder: interrupted, checkpoint saved")
         return 130
     ae.eval()
-    with torch.no_grad():
-        rec = torch.cat([ae.decoder(ae.moments(images_to_tensor(torch, imgs[i:i + 16]))[0]) for i in range(0, 64, 16)])
-        orig = images_to_tensor(torch, imgs[:64])
-        mse = float(torch.mean((rec.clamp(-1, 1) - orig) ** 2))
-    psnr = 10 * math.log10(4.0 / max(mse, 1e-12))
+    psnr = reconstruction_report(torch, ae, imgs, os.path.join(d, "reconstruction.png"))
     torch_save({"model": ae.state_dict(), "params": params}, os.path.join(d, "ae.pt"))
-    rec_u8 = ((rec[:8].clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
-    shapes.write_png(os.path.join(d, "reconstruction.png"),
-                     np.concatenate([np.concatenate(list(imgs[:8]), 1), np.concatenate(list(rec_u8), 1)], 0))
     info = {"steps": state["step"], "seconds": state["elapsed"], "psnr_full_images": round(psnr, 2),
             "psnr_before": stage_done(work, "ae")["psnr_full_images"]}
     mark_done(work, "decoder", info)
