@@ -932,7 +932,8 @@ def model_json(recipe, infos, L):
                                "double_blocks": "all", "single_blocks": "all"},
         "kv_edit": {"placeholder": True, "skip_steps": 4, "inversion_guidance": 1.0, "reinit_noise": False,
                     "attention_mask_dilate": 1},
-        "vital_layers": {"placeholder": True, "double_blocks": [], "single_blocks": []},
+        # measured on the exported model with `sinopia-cli vital-layers`, then written here by hand
+        "vital_layers": {"placeholder": True, "layers": []},
         # Set to true (with the figures) once `sinopia-cli bench quality` shows the targets of
         # docs/shapes-world.md are met; tests then hold generated pixels to the analyzer.
         "quality": {"meets_targets": False},
