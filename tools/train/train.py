@@ -331,6 +331,40 @@ def images_to_tensor(torch, batch):
     return torch.from_numpy(np.array(batch, dtype=np.uint8)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+class CropStageMeter:
+    """Per-step bookkeeping of the AE and decoder stages: step count and training time in `state`,
+    the thread tuner, running means of the losses (the first two are loss and MSE) written to the
+    CSV log every 20 steps and to the console every 100, and a checkpoint every `ckpt_minutes`."""
+
+    def __init__(self, name, state, minutes, ckpt_minutes, tuner, csv_log, save):
+        self.name, self.state, self.minutes = name, state, minutes
+        self.budget, self.ckpt_s = minutes * 60, ckpt_minutes * 60
+        self.tuner, self.csv_log, self.save = tuner, csv_log, save
+        self.sums, self.n, self.seen = None, 0, 0
+        self.t_log = self.last_ck = time.time()
+
+    def after_step(self, t_step, batch, losses, lr, crop):
+        st = self.state
+        st["step"] += 1
+        st["elapsed"] += time.time() - t_step
+        self.tuner.after(time.time() - t_step)
+        self.sums = list(losses) if self.sums is None else [a + b for a, b in zip(self.sums, losses)]
+        self.n += 1
+        self.seen += batch
+        if st["step"] % 20 == 0 or st["elapsed"] >= self.budget:
+            now = time.time()
+            means = [v / self.n for v in self.sums]
+            rate = self.seen / (now - self.t_log)
+            self.csv_log.row(st["step"], st["elapsed"], *means, lr, crop, rate, self.tuner.best)
+            if st["step"] % 100 == 0:
+                log(f"{self.name}: step {st['step']} {st['elapsed'] / 60:.1f}/{self.minutes:.1f} min crop {crop} "
+                    f"mse {means[1]:.5f} ({rate:.1f} crops/s)")
+            self.sums, self.n, self.seen, self.t_log = None, 0, 0, now
+        if time.time() - self.last_ck > self.ckpt_s:
+            self.save()
+            self.last_ck = time.time()
+
+
 def reconstruction_report(torch, ae, imgs, png_path):
     """PSNR of the AE round trip (encoder mean, no sampling) over the first 64 training images, and
     a preview PNG of 8 originals over their reconstructions."""
@@ -381,8 +415,7 @@ def stage_ae(args):
         torch_save({"model": ae.state_dict(), "opt": opt.state_dict(), "state": state,
                     "torch_rng": torch.get_rng_state()}, ck)
 
-    last_ck = time.time()
-    acc, acc_n, seen, t_log = [0.0, 0.0, 0.0], 0, 0, time.time()
+    meter = CropStageMeter("ae", state, args.minutes, args.ckpt_minutes, tuner, lg, save)
     while state["elapsed"] < budget and not stop.flag:
         tuner.before()
         t_step = time.time()
@@ -409,25 +442,7 @@ def stage_ae(args):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        state["step"] += 1
-        state["elapsed"] += time.time() - t_step
-        tuner.after(time.time() - t_step)
-        acc[0] += float(loss)
-        acc[1] += float(mse)
-        acc[2] += float(kl)
-        acc_n += 1
-        seen += bsz
-        if state["step"] % 20 == 0 or state["elapsed"] >= budget:
-            now = time.time()
-            lg.row(state["step"], state["elapsed"], acc[0] / acc_n, acc[1] / acc_n, acc[2] / acc_n, lr, crop,
-                   seen / (now - t_log), tuner.best)
-            if state["step"] % 100 == 0:
-                log(f"ae: step {state['step']} {state['elapsed'] / 60:.1f}/{args.minutes:.1f} min crop {crop} "
-                    f"mse {acc[1] / acc_n:.5f} ({seen / (now - t_log):.1f} crops/s)")
-            acc, acc_n, seen, t_log = [0.0, 0.0, 0.0], 0, 0, now
-        if time.time() - last_ck > args.ckpt_minutes * 60:
-            save()
-            last_ck = time.time()
+        meter.after_step(t_step, bsz, (float(loss), float(mse), float(kl)), lr, crop)
     save()
     if stop.flag:
         log("ae: interrupted, checkpoint saved")
@@ -551,8 +566,7 @@ def stage_decoder(args):
     def save():
         torch_save({"decoder": ae.decoder.state_dict(), "opt": opt.state_dict(), "state": state}, ck)
 
-    last_ck = time.time()
-    acc, acc_n, seen, t_log = [0.0, 0.0], 0, 0, time.time()
+    meter = CropStageMeter("decoder", state, args.minutes, args.ckpt_minutes, tuner, lg, save)
     while state["elapsed"] < budget and not stop.flag:
         tuner.before()
         t_step = time.time()
@@ -574,24 +588,7 @@ def stage_decoder(args):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        state["step"] += 1
-        state["elapsed"] += time.time() - t_step
-        tuner.after(time.time() - t_step)
-        acc[0] += float(loss)
-        acc[1] += float(mse)
-        acc_n += 1
-        seen += bsz
-        if state["step"] % 20 == 0 or state["elapsed"] >= budget:
-            now = time.time()
-            lg.row(state["step"], state["elapsed"], acc[0] / acc_n, acc[1] / acc_n, lr, crop, seen / (now - t_log),
-                   tuner.best)
-            if state["step"] % 100 == 0:
-                log(f"decoder: step {state['step']} {state['elapsed'] / 60:.1f}/{args.minutes:.1f} min crop {crop} "
-                    f"mse {acc[1] / acc_n:.5f} ({seen / (now - t_log):.1f} crops/s)")
-            acc, acc_n, seen, t_log = [0.0, 0.0], 0, 0, now
-        if time.time() - last_ck > args.ckpt_minutes * 60:
-            save()
-            last_ck = time.time()
+        meter.after_step(t_step, bsz, (float(loss), float(mse)), lr, crop)
     save()
     if stop.flag:
         log("decoder: interrupted, checkpoint saved")
