@@ -5,13 +5,13 @@
  * shipped weights must pass once their card says they meet the quality targets. */
 #define G_LOG_DOMAIN "sinopia-test"
 
-#include <glib/gstdio.h>
 #include <math.h>
 #include <string.h>
 
 #include "sinopia-analyze.h"
 #include "sinopia-generate.h"
 #include "sinopia-test-golden.h"
+#include "sinopia-test-model.h"
 #include "sinopia-test-quality.h"
 #include "sinopia-test-vk.h"
 
@@ -222,19 +222,6 @@ randomised_copy (const char *tmp)
   return dir;
 }
 
-static void
-remove_tree (const char *path)
-{
-  if (g_file_test (path, G_FILE_TEST_IS_DIR)) {
-    g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-    for (const char *name; d && (name = g_dir_read_name (d));) {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-      remove_tree (child);
-    }
-  }
-  g_remove (path);
-}
-
 /* Every check passes with the shipped weights (held to it once the model's card says it meets
  * the quality targets, sinopia-test-quality.h), and most fail with randomised ones. */
 static void
@@ -252,7 +239,7 @@ test_scenes (void)
   g_autoptr (SinopiaModel) r = load_model (random_dir);
   guint random_ok = scene_checks_passed (r, &random_total);
   g_test_message ("randomised copy: %u of %u checks pass", random_ok, random_total);
-  remove_tree (tmp);
+  sinopia_test_remove_tree (tmp);
 
   g_assert_cmpuint (random_total, ==, total);
   g_assert_cmpuint (random_ok, <=, total / 3);
