@@ -50,11 +50,19 @@ RECIPE = {
     # autoencoder (BFL AutoEncoder; the shared golden ae_a uses the same layout). 8 GroupNorm groups
     # instead of BFL's 32: at 32 channels, 32 groups normalise each channel alone and a flat
     # background's colour cannot pass the norms (a 32-group run plateaued at 15 dB PSNR).
-    "ae": {"resolution": shapes.SIDE, "in_channels": 3, "ch": 32, "out_ch": 3, "ch_mult": [1, 2, 4, 4],
-           "num_res_blocks": 1, "z_channels": 16, "norm_groups": 8},
+    # ch 16 with ch_mult [1, 2, 4, 8] keeps the width at 16x16 latents but costs ~1/3 of ch 32 with
+    # [1, 2, 4, 4] per step (the full-resolution levels dominate), so 3x as many steps fit; 4 groups
+    # keep 4 channels per group at the first level as above.
+    "ae": {"resolution": shapes.SIDE, "in_channels": 3, "ch": 16, "out_ch": 3, "ch_mult": [1, 2, 4, 8],
+           "num_res_blocks": 1, "z_channels": 16, "norm_groups": 4},
     "ae_lr": 1e-3, "ae_warmup": 50, "ae_kl": 1e-6,
     # crop schedule: (fraction of the AE time where it starts, crop side, batch)
     "ae_phases": [[0.0, 64, 12], [0.93, 128, 3]],
+    # Share of AE/decoder crops placed around an object: random crops are mostly flat background, and
+    # the edges and corners that decide a shape are what the AE learns slowest.
+    "ae_object_crops": 0.75,
+    # Reconstruction loss = MSE + ae_l1 * L1 (L1 keeps edges sharper than MSE alone).
+    "ae_l1": 1.0,
     # decoder fine-tuning on the cached latents (encoder frozen): lr, crop schedule as for the AE
     "decoder_lr": 5e-4, "decoder_phases": [[0.0, 64, 16], [0.8, 128, 4]],
     # text encoders
@@ -67,6 +75,9 @@ RECIPE = {
     "dit_batch": 32, "dit_lr": 6e-4, "dit_warmup": 300, "dit_lr_final": 0.1, "dit_wd": 0.0,
     "dit_betas": [0.9, 0.99], "dit_grad_clip": 1.0, "ema": 0.999,
     "caption_dropout": 0.10,    # empty caption, for classifier-free guidance
+    # Weight of the caption-parsing loss on the text encoders (CaptionProbe): the diffusion loss alone
+    # teaches them slowly which colour belongs to the background and which object sits where.
+    "text_aux_weight": 0.03,
     "t_sampling": "logit-normal", "t_mean": 0.0, "t_std": 1.0,
     # sampling defaults (sinopia-model.json)
     "default_steps": 20, "default_guidance": 4.0, "shift": True,
@@ -331,6 +342,29 @@ def images_to_tensor(torch, batch):
     return torch.from_numpy(np.array(batch, dtype=np.uint8)).permute(0, 3, 1, 2).float() / 127.5 - 1
 
 
+def crop_origins(rng, scenes, crop, side, object_share, unit=1):
+    """Top-left corners (ys, xs) of one crop per scene, in multiples of `unit` pixels: with probability
+    `object_share` the crop holds the centre of one of the scene's objects (somewhere in its middle
+    half), otherwise it is uniform over the image."""
+    hi = (side - crop) // unit
+    ys = rng.integers(0, hi + 1, len(scenes)) * unit
+    xs = rng.integers(0, hi + 1, len(scenes)) * unit
+    for k, scene in enumerate(scenes):
+        objs = scene["objects"]
+        if objs and rng.random() < object_share:
+            cx, cy = objs[rng.integers(len(objs))]["centre"]
+            oy, ox = rng.uniform(crop / 4, 3 * crop / 4, 2)
+            ys[k] = int(np.clip((cy - oy) // unit, 0, hi)) * unit
+            xs[k] = int(np.clip((cx - ox) // unit, 0, hi)) * unit
+    return ys, xs
+
+
+def reconstruction_loss(torch, rec, target, l1_weight):
+    """MSE + l1_weight * L1; returns (loss, mse)."""
+    mse = torch.mean((rec - target) ** 2)
+    return mse + l1_weight * torch.mean(torch.abs(rec - target)), mse
+
+
 class CropStageMeter:
     """Per-step bookkeeping of the AE and decoder stages: step count and training time in `state`,
     the thread tuner, running means of the losses (the first two are loss and MSE) written to the
@@ -389,6 +423,7 @@ def stage_ae(args):
     recipe = load_recipe(work)
     imgs, info = open_images(work)
     n = info["count"]
+    scenes = load_scenes(work, limit=n)
     params = dict(recipe["ae"], scale_factor=1.0, shift_factor=0.0)
     torch.manual_seed(recipe["seed"] + 11)
     ae = models.AutoEncoder(params)
@@ -423,8 +458,7 @@ def stage_ae(args):
         _, crop, bsz = [p for p in recipe["ae_phases"] if p[0] <= frac][-1]
         idx = np.sort(rng.choice(n, bsz, replace=False))
         batch = imgs[idx]
-        ys = rng.integers(0, info["side"] - crop + 1, bsz)
-        xs = rng.integers(0, info["side"] - crop + 1, bsz)
+        ys, xs = crop_origins(rng, [scenes[i] for i in idx], crop, info["side"], recipe.get("ae_object_crops", 0.0))
         crops = np.stack([b[y:y + crop, x:x + crop] for b, y, x in zip(batch, ys, xs)])
         flip = rng.random(bsz) < 0.5
         crops[flip] = crops[flip, :, ::-1]
@@ -436,9 +470,9 @@ def stage_ae(args):
         logvar = logvar.clamp(-30, 20)
         z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
         rec = ae.decoder(z)
-        mse = torch.mean((rec - x) ** 2)
+        rec_loss, mse = reconstruction_loss(torch, rec, x, recipe.get("ae_l1", 0.0))
         kl = 0.5 * torch.mean(mean ** 2 + torch.exp(logvar) - 1 - logvar)
-        loss = mse + recipe["ae_kl"] * kl
+        loss = rec_loss + recipe["ae_kl"] * kl
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -546,6 +580,7 @@ def stage_decoder(args):
     h = side // 8
     n = json.load(open(os.path.join(work, "cache", "progress.json")))["count"]
     lat_all = np.memmap(os.path.join(work, "cache", "latents.f16"), dtype=np.float16, mode="r").reshape(-1, z, h, h)[:n]
+    scenes = load_scenes(work, limit=n)
     for p_ in ae.encoder.parameters():
         p_.requires_grad_(False)
     opt = torch.optim.AdamW(ae.decoder.parameters(), lr=recipe["decoder_lr"], betas=(0.9, 0.99), weight_decay=0.0)
@@ -574,8 +609,8 @@ def stage_decoder(args):
         _, crop, bsz = [p_ for p_ in recipe["decoder_phases"] if p_[0] <= frac][-1]
         lc = crop // 8
         idx = np.sort(rng.choice(n, bsz, replace=False))
-        ys = rng.integers(0, h - lc + 1, bsz)
-        xs = rng.integers(0, h - lc + 1, bsz)
+        ys, xs = crop_origins(rng, [scenes[i] for i in idx], crop, 8 * h, recipe.get("ae_object_crops", 0.0), unit=8)
+        ys, xs = ys // 8, xs // 8
         zl = np.stack([lat_all[i, :, y:y + lc, x:x + lc] for i, y, x in zip(idx, ys, xs)]).astype(np.float32)
         target = np.stack([imgs[i, 8 * y:8 * (y + lc), 8 * x:8 * (x + lc)] for i, y, x in zip(idx, ys, xs)])
         x_t = images_to_tensor(torch, target)
@@ -583,8 +618,7 @@ def stage_decoder(args):
         for g in opt.param_groups:
             g["lr"] = lr
         rec = ae.decoder(torch.from_numpy(zl))
-        mse = torch.mean((rec - x_t) ** 2)
-        loss = torch.mean(torch.abs(rec - x_t)) + mse
+        loss, mse = reconstruction_loss(torch, rec, x_t, 1.0)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -631,6 +665,70 @@ class TextIds:
             t = [self.bos] + t[:self.L - 2] + [self.eos]
             out[i, :len(t)] = t
         return out
+
+
+_POSITION_WORDS = ("top", "bottom", "left", "right", "center", "middle")
+N_COLOURS, N_SHAPES, N_CELLS = len(shapes.COLOUR_NAMES), len(shapes.SHAPES), 9
+PROBE_SIZES = (N_COLOURS, N_CELLS * (N_COLOURS + 1), N_CELLS * (N_SHAPES + 1), N_COLOURS * N_SHAPES)
+
+
+def caption_targets(scene, text):
+    """What a caption says about its scene, as classification targets (-100 = the caption does not say):
+    background colour; per grid cell the object's colour and shape, or "empty" (only when the caption
+    places its objects); and which colour+shape pairs it names (multi-hot)."""
+    ignore = -100
+    bg = shapes.COLOUR_NAMES.index(scene["background"]["colour"]) if "background" in text else ignore
+    placed = any(w in text for w in _POSITION_WORDS)
+    cell_colour = [N_COLOURS if placed else ignore] * N_CELLS
+    cell_shape = [N_SHAPES if placed else ignore] * N_CELLS
+    pairs = np.zeros(N_COLOURS * N_SHAPES, dtype=np.float32)
+    for o in scene["objects"]:
+        ci, si = shapes.COLOUR_NAMES.index(o["colour"]), shapes.SHAPES.index(o["shape"])
+        pairs[ci * N_SHAPES + si] = 1.0
+        if placed:
+            cell = o["cell"][0] * 3 + o["cell"][1]
+            cell_colour[cell], cell_shape[cell] = ci, si
+    return bg, cell_colour, cell_shape, pairs
+
+
+class CaptionTargets:
+    """A batch of caption_targets; empty captions (dropout) are left out of the loss."""
+
+    def __init__(self, torch, items):
+        self.keep = torch.tensor([it is not None for it in items])
+        items = [it for it in items if it is not None]
+        self.bg = torch.tensor([it[0] for it in items], dtype=torch.long)
+        self.cell_colour = torch.tensor([it[1] for it in items], dtype=torch.long)
+        self.cell_shape = torch.tensor([it[2] for it in items], dtype=torch.long)
+        self.pairs = torch.from_numpy(np.stack([it[3] for it in items])) if items else None
+
+
+def caption_probe(torch, d_t5, d_clip):
+    """Linear read-outs of the caption targets from the T5 mean over its real tokens and from CLIP's
+    pooled output (training only; not exported)."""
+    return torch.nn.ModuleDict({"t5": torch.nn.Linear(d_t5, sum(PROBE_SIZES)),
+                                "clip": torch.nn.Linear(d_clip, sum(PROBE_SIZES))})
+
+
+def caption_probe_loss(torch, probe, txt, real_tokens, y, targets):
+    """Summed cross-entropies of both read-outs against `targets` (a CaptionTargets)."""
+    F = torch.nn.functional
+    k = targets.keep
+    if not bool(k.any()):
+        return txt.new_zeros((), dtype=torch.float32)
+    txt, y = txt.float(), y.float()
+    real = real_tokens.unsqueeze(-1).float()
+    mean = (txt * real).sum(1) / real.sum(1).clamp(min=1)
+    total = txt.new_zeros((), dtype=torch.float32)
+    for logits in (probe["t5"](mean[k]), probe["clip"](y[k])):
+        bg, cc, cs, pairs = logits.float().split(PROBE_SIZES, dim=-1)
+        total = total + F.binary_cross_entropy_with_logits(pairs, targets.pairs)
+        for lg, t, n in ((bg, targets.bg, N_COLOURS), (cc, targets.cell_colour, N_COLOURS + 1),
+                         (cs, targets.cell_shape, N_SHAPES + 1)):
+            t = t.reshape(-1)
+            if bool((t >= 0).any()):
+                total = total + F.cross_entropy(lg.reshape(-1, n), t)
+    return total
 
 
 def build_text_models(torch, recipe, vocab):
@@ -688,7 +786,9 @@ def stage_dit(args):
     ema = copy.deepcopy(nets).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
-    decay_params = [p for n_, p in nets.named_parameters() if p.ndim >= 2]
+    aux_weight = recipe.get("text_aux_weight", 0.0)
+    probe = caption_probe(torch, recipe["t5"]["d_model"], recipe["clip"]["hidden_size"])
+    decay_params = [p for n_, p in nets.named_parameters() if p.ndim >= 2] + list(probe.parameters())
     other_params = [p for n_, p in nets.named_parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay_params, "weight_decay": recipe["dit_wd"]},
                              {"params": other_params, "weight_decay": 0.0}],
@@ -699,6 +799,8 @@ def stage_dit(args):
         c = torch.load(ck)
         nets.load_state_dict(c["model"])
         ema.load_state_dict(c["ema"])
+        if "probe" in c:
+            probe.load_state_dict(c["probe"])
         opt.load_state_dict(c["opt"])
         state = c["state"]
         torch.set_rng_state(c["torch_rng"])
@@ -707,14 +809,15 @@ def stage_dit(args):
     cos, sin = dit.rope_for(L, h // 2, h // 2)
     B = recipe["dit_batch"]
     budget = args.minutes * 60
-    lg = CsvLog(os.path.join(d, "loss.csv"), ["step", "elapsed_s", "samples", "loss", "lr", "samples_per_s", "threads"])
+    lg = CsvLog(os.path.join(d, "loss.csv"), ["step", "elapsed_s", "samples", "loss", "lr", "samples_per_s", "threads",
+                                              "caption_probe"])
     tuner = ThreadTuner(torch, "dit")
     stop = Stop()
     ema_params = list(ema.parameters())
     net_params = list(nets.parameters())
 
     def save():
-        torch_save({"model": nets.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(),
+        torch_save({"model": nets.state_dict(), "ema": ema.state_dict(), "probe": probe.state_dict(), "opt": opt.state_dict(),
                     "state": state, "torch_rng": torch.get_rng_state()}, ck)
 
     def draw_caption(scene):
@@ -727,12 +830,14 @@ def stage_dit(args):
         return shapes.canonical_caption(scene)
 
     last_ck = time.time()
-    acc, acc_n, seen, t_log = 0.0, 0, 0, time.time()
+    acc, acc_aux, acc_n, seen, t_log = 0.0, 0.0, 0, 0, time.time()
     while state["elapsed"] < budget and not stop.flag:
         tuner.before()
         t_step = time.time()
         idx = rng.integers(0, n, B)
-        toks = tok.tokens([draw_caption(scenes[i]) for i in idx])
+        captions = [draw_caption(scenes[i]) for i in idx]
+        toks = tok.tokens(captions)
+        targets = CaptionTargets(torch, [caption_targets(scenes[i], c) if c else None for i, c in zip(idx, captions)])
         ids_t5 = torch.from_numpy(tok.t5(toks))
         ids_clip = torch.from_numpy(tok.clip(toks))
         x0 = x0_all[torch.from_numpy(idx)]
@@ -747,7 +852,9 @@ def stage_dit(args):
             txt = t5(ids_t5)
             _, y = clip(ids_clip)
             pred = dit(xt, txt, y, t, cos, sin)
-        loss = torch.mean((pred.float() - (noise - x0)) ** 2)
+        fm_loss = torch.mean((pred.float() - (noise - x0)) ** 2)
+        aux = caption_probe_loss(torch, probe, txt, ids_t5 != recipe["pad_id"], y, targets) if aux_weight else 0.0
+        loss = fm_loss + aux_weight * aux
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net_params, recipe["dit_grad_clip"])
@@ -760,16 +867,19 @@ def stage_dit(args):
         state["samples"] += B
         state["elapsed"] += time.time() - t_step
         tuner.after(time.time() - t_step)
-        acc += float(loss)
+        acc += float(fm_loss)
+        acc_aux += float(aux)
         acc_n += 1
         seen += B
         if state["step"] % 25 == 0 or state["elapsed"] >= budget:
             now = time.time()
-            lg.row(state["step"], state["elapsed"], state["samples"], acc / acc_n, lr, seen / (now - t_log), tuner.best)
+            lg.row(state["step"], state["elapsed"], state["samples"], acc / acc_n, lr, seen / (now - t_log), tuner.best,
+                   acc_aux / acc_n)
             if state["step"] % 250 == 0:
                 log(f"dit: step {state['step']} {state['elapsed'] / 60:.1f}/{args.minutes:.1f} min "
-                    f"loss {acc / acc_n:.4f} lr {lr:.2e} ({seen / (now - t_log):.1f} samples/s)")
-            acc, acc_n, seen, t_log = 0.0, 0, 0, now
+                    f"loss {acc / acc_n:.4f} caption probe {acc_aux / acc_n:.3f} lr {lr:.2e} "
+                    f"({seen / (now - t_log):.1f} samples/s)")
+            acc, acc_aux, acc_n, seen, t_log = 0.0, 0.0, 0, 0, now
         if time.time() - last_ck > args.ckpt_minutes * 60:
             save()
             last_ck = time.time()
@@ -925,10 +1035,10 @@ def model_json(recipe, infos, L):
         "noise": "tools/train/sample.py: torch.randn(1, 16, H/8, W/8, dtype=float32, "
                  "generator=torch.Generator('cpu').manual_seed(seed)); the C engine: sinopia_noise(seed) "
                  "(so a seed paints different images in the two; give the noise to compare them)",
-        "regional_prompting": {"placeholder": True, "base_ratio": 0.2, "injection_end": 0.5,
-                               "double_blocks": "all", "single_blocks": "all"},
-        "kv_edit": {"placeholder": True, "skip_steps": 4, "inversion_guidance": 1.0, "reinit_noise": False,
-                    "attention_mask_dilate": 1},
+        # the values `sinopia-cli bench regional` / `bench inpaint` report with (docs/shapes-world.md)
+        "regional_prompting": {"base_ratio": 0.2, "injection_end": 0.5, "double_interval": 1, "single_interval": 1},
+        "kv_edit": {"skip_steps": 4, "inversion_guidance": 1.0, "denoise_guidance": recipe["default_guidance"],
+                    "attn_scale": 1.0, "reinit_noise": False},
         # measured on the exported model with `sinopia-cli vital-layers`, then written here by hand
         "vital_layers": {"placeholder": True, "layers": []},
         # Set to true (with the figures) once `sinopia-cli bench quality` shows the targets of
