@@ -168,13 +168,18 @@ percent (const Count *c)
   return c->n ? 100.0 * c->ok / c->n : 0.0;
 }
 
-/* ---- bench regional --------------------------------------------------------------------- */
-
+/* What every method benchmark runs with: the model, how many scenes from which seed, its sampling. */
 typedef struct {
   SinopiaModel *model;
   guint count, steps;
   guint64 seed;
   float guidance;
+} BenchRun;
+
+/* ---- bench regional --------------------------------------------------------------------- */
+
+typedef struct {
+  BenchRun run;
   Count regional, plain, by_n[MAX_OBJECTS + 1][2];
   Count colour[2];     /* the colour alone inside the region (shape ignored) */
   double seconds;
@@ -185,10 +190,10 @@ static gboolean
 run_regional (gpointer data, const gint *cancel, GError **error)
 {
   Regional *b = data;
-  const SinopiaModelInfo *info = sinopia_model_info (b->model);
+  const SinopiaModelInfo *info = sinopia_model_info (b->run.model);
   uint32_t W = info->native_width, H = info->native_height;
-  for (guint i = 0; i < b->count; i++) {
-    g_autoptr (GRand) rng = g_rand_new_with_seed ((guint32) (b->seed + i));
+  for (guint i = 0; i < b->run.count; i++) {
+    g_autoptr (GRand) rng = g_rand_new_with_seed ((guint32) (b->run.seed + i));
     Scene s;
     random_scene (rng, 2 + i % 3, &s);
     g_autofree char *base = caption (&s);
@@ -208,13 +213,13 @@ run_regional (gpointer data, const gint *cancel, GError **error)
       SinopiaGenerateParams p;
       sinopia_generate_params_init (&p);
       p.prompt = base;
-      p.seed = b->seed + i;
-      p.steps = b->steps;
-      p.guidance = b->guidance;
+      p.seed = b->run.seed + i;
+      p.steps = b->run.steps;
+      p.guidance = b->run.guidance;
       p.regions = mode ? NULL : regions;
       p.n_regions = mode ? 0 : s.n;
       gint64 t0 = g_get_monotonic_time ();
-      g_autoptr (SinopiaImage) img = sinopia_generate (b->model, &p, cancel, NULL, NULL, error);
+      g_autoptr (SinopiaImage) img = sinopia_generate (b->run.model, &p, cancel, NULL, NULL, error);
       if (!img) {
         for (guint k = 0; k < s.n; k++)
           g_free (prompts[k]);
@@ -230,7 +235,7 @@ run_regional (gpointer data, const gint *cancel, GError **error)
         count (&b->colour[mode], a->objects[k].found);
       }
     }
-    fprintf (stderr, "\rlayout %u/%u  regional %.1f %%  one caption %.1f %%", i + 1, b->count, percent (&b->regional),
+    fprintf (stderr, "\rlayout %u/%u  regional %.1f %%  one caption %.1f %%", i + 1, b->run.count, percent (&b->regional),
              percent (&b->plain));
     for (guint k = 0; k < s.n; k++)
       g_free (prompts[k]);
@@ -297,14 +302,18 @@ finish (int rc, const GError *error, SinopiaModel *model, SinopiaVkContext *ctx,
   return rc;
 }
 
-static SinopiaModel *
-load_model (SinopiaVkContext **ctx, char **model_dir, GError **error)
+/* Takes the parsed options into `run` and loads its model (the default one without --model). */
+static gboolean
+start_run (Common *c, BenchRun *run, SinopiaVkContext **ctx, GError **error)
 {
-  if (!*model_dir && !sinopia_model_find_default (model_dir, error))
-    return NULL;
+  run->count = (guint) c->count;
+  run->steps = c->steps > 0 ? (guint) c->steps : 0;
+  run->guidance = (float) c->guidance;
+  if (!c->model_dir && !sinopia_model_find_default (&c->model_dir, error))
+    return FALSE;
   if (!(*ctx = sinopia_vk_context_new (NULL, error)))
-    return NULL;
-  return sinopia_model_load (*ctx, *model_dir, error);
+    return FALSE;
+  return (run->model = sinopia_model_load (*ctx, c->model_dir, error)) != NULL;
 }
 
 int
@@ -320,15 +329,12 @@ cli_bench_regional (int argc, char **argv)
                      "circle'): the share of regions whose object has the right colour and shape inside the "
                      "region, against the same scenes from their caption alone. The model's regional defaults.",
                      NULL, &c, &argc, &argv) ||
-      !check_common ("bench regional", &c, &b.seed, argc, argv))
+      !check_common ("bench regional", &c, &b.run.seed, argc, argv))
     return CLI_USAGE;
-  b.count = (guint) c.count;
-  b.steps = c.steps > 0 ? (guint) c.steps : 0;
-  b.guidance = (float) c.guidance;
-  if (!(b.model = load_model (&ctx, &c.model_dir, &error)) ||
+  if (!start_run (&c, &b.run, &ctx, &error) ||
       !cli_run_cancellable ("sinopia-bench", run_regional, &b, &error))
     goto out;
-  printf ("regions right (colour and shape inside the region), %u layouts:\n", b.count);
+  printf ("regions right (colour and shape inside the region), %u layouts:\n", b.run.count);
   printf ("  regional prompting  %5.1f %% (%u/%u)\n", percent (&b.regional), b.regional.ok, b.regional.n);
   printf ("  one caption         %5.1f %% (%u/%u)\n", percent (&b.plain), b.plain.ok, b.plain.n);
   printf ("colour alone inside the region: regional %5.1f %%, one caption %5.1f %%\n", percent (&b.colour[0]),
@@ -340,7 +346,7 @@ cli_bench_regional (int argc, char **argv)
   rc = CLI_OK;
 
 out:
-  return finish (rc, error, b.model, ctx, &c);
+  return finish (rc, error, b.run.model, ctx, &c);
 }
 
 /* ---- bench edit ------------------------------------------------------------------------- */
@@ -349,10 +355,7 @@ enum { EDIT_RECOLOUR, EDIT_ADD, EDIT_BACKGROUND, N_EDIT_KINDS };
 enum { VITAL_MODEL, VITAL_NONE, VITAL_ALL, N_VITAL };
 
 typedef struct {
-  SinopiaModel *model;
-  guint count, steps;
-  guint64 seed;
-  float guidance;
+  BenchRun run;
   const guint *vital;
   int n_vital;
   Count success[N_VITAL], kept[N_VITAL], by_kind[N_EDIT_KINDS][N_VITAL];
@@ -362,12 +365,12 @@ static gboolean
 run_edit (gpointer data, const gint *cancel, GError **error)
 {
   Edit *b = data;
-  uint32_t n_layers = sinopia_flux_n_layers (sinopia_flux_model_config (sinopia_model_flux (b->model)));
+  uint32_t n_layers = sinopia_flux_n_layers (sinopia_flux_model_config (sinopia_model_flux (b->run.model)));
   g_autofree guint *all = g_new (guint, n_layers);
   for (uint32_t l = 0; l < n_layers; l++)
     all[l] = l;
-  for (guint i = 0; i < b->count; i++) {
-    g_autoptr (GRand) rng = g_rand_new_with_seed ((guint32) (b->seed + i));
+  for (guint i = 0; i < b->run.count; i++) {
+    g_autoptr (GRand) rng = g_rand_new_with_seed ((guint32) (b->run.seed + i));
     Scene src, dst;
     guint kind = i % N_EDIT_KINDS;
     random_scene (rng, 2, &src);
@@ -387,12 +390,12 @@ run_edit (gpointer data, const gint *cancel, GError **error)
       sinopia_edit_params_init (&p);
       p.source_prompt = source;
       p.prompt = target;
-      p.seed = b->seed + i;
-      p.steps = b->steps;
-      p.guidance = b->guidance;
+      p.seed = b->run.seed + i;
+      p.steps = b->run.steps;
+      p.guidance = b->run.guidance;
       p.vital_layers = v == VITAL_MODEL ? b->vital : all;
       p.n_vital_layers = v == VITAL_MODEL ? b->n_vital : v == VITAL_NONE ? 0 : (int) n_layers;
-      g_autoptr (SinopiaImage) img = sinopia_edit (b->model, &p, cancel, NULL, NULL, NULL, error);
+      g_autoptr (SinopiaImage) img = sinopia_edit (b->run.model, &p, cancel, NULL, NULL, NULL, error);
       if (!img)
         return FALSE;
       g_autoptr (SinopiaAnalysis) a = analyze (img, scene);
@@ -405,7 +408,7 @@ run_edit (gpointer data, const gint *cancel, GError **error)
       for (guint k = kind == EDIT_RECOLOUR ? 1 : 0; k < 2; k++)
         count (&b->kept[v], a->objects[k].found);
     }
-    fprintf (stderr, "\redit %u/%u  success %.1f %% (vital) %.1f %% (none) %.1f %% (all)", i + 1, b->count,
+    fprintf (stderr, "\redit %u/%u  success %.1f %% (vital) %.1f %% (none) %.1f %% (all)", i + 1, b->run.count,
              percent (&b->success[0]), percent (&b->success[1]), percent (&b->success[2]));
   }
   fprintf (stderr, "\n");
@@ -431,7 +434,7 @@ cli_bench_edit (int argc, char **argv)
                      "background; the share of edits done (analyzer) and of untouched objects kept at their place "
                      "with their colour, with the vital layers, no injection and injection in every layer.",
                      extra, &c, &argc, &argv) ||
-      !check_common ("bench edit", &c, &b.seed, argc, argv))
+      !check_common ("bench edit", &c, &b.run.seed, argc, argv))
     return CLI_USAGE;
   if (layers_text) {
     g_auto (GStrv) parts = g_strsplit (layers_text, ",", -1);
@@ -446,16 +449,13 @@ cli_bench_edit (int argc, char **argv)
     b.vital = (const guint *) layers->data;
     b.n_vital = (int) layers->len;
   }
-  b.count = (guint) c.count;
-  b.steps = c.steps > 0 ? (guint) c.steps : 0;
-  b.guidance = (float) c.guidance;
-  if (!(b.model = load_model (&ctx, &c.model_dir, &error)) ||
+  if (!start_run (&c, &b.run, &ctx, &error) ||
       !cli_run_cancellable ("sinopia-bench", run_edit, &b, &error))
     goto out;
   static const char *const names[N_VITAL] = { "vital layers", "no injection", "all layers" };
   static const char *const kinds[N_EDIT_KINDS] = { "recolour", "add", "background" };
   printf ("Stable Flow, %u edits (success: the edit done; kept: untouched objects in place with their colour):\n",
-          b.count);
+          b.run.count);
   for (guint v = 0; v < N_VITAL; v++) {
     printf ("  %-13s success %5.1f %% (%u/%u), kept %5.1f %% (%u/%u);", names[v], percent (&b.success[v]),
             b.success[v].ok, b.success[v].n, percent (&b.kept[v]), b.kept[v].ok, b.kept[v].n);
@@ -466,7 +466,7 @@ cli_bench_edit (int argc, char **argv)
   rc = CLI_OK;
 
 out:
-  return finish (rc, error, b.model, ctx, &c);
+  return finish (rc, error, b.run.model, ctx, &c);
 }
 
 /* ---- bench inpaint ---------------------------------------------------------------------- */
@@ -474,10 +474,7 @@ out:
 enum { INPAINT_RECOLOUR, INPAINT_REPLACE, INPAINT_ADD, N_INPAINT_KINDS };
 
 typedef struct {
-  SinopiaModel *model;
-  guint count, steps;
-  guint64 seed;
-  float guidance;
+  BenchRun run;
   Count target, colour, by_kind[N_INPAINT_KINDS];
   double psnr_sum, psnr_min, seam_sum;
   guint n;
@@ -505,8 +502,8 @@ static gboolean
 run_inpaint (gpointer data, const gint *cancel, GError **error)
 {
   Inpaint *b = data;
-  const SinopiaModelInfo *info = sinopia_model_info (b->model);
-  SinopiaAeModel *ae = sinopia_model_ae (b->model);
+  const SinopiaModelInfo *info = sinopia_model_info (b->run.model);
+  SinopiaAeModel *ae = sinopia_model_ae (b->run.model);
   uint32_t W = info->native_width, H = info->native_height, f = sinopia_ae_factor (sinopia_ae_config (ae));
   uint32_t lh = H / f, lw = W / f, z = sinopia_ae_config (ae)->z_channels;
   gsize hw = (gsize) W * H;
@@ -515,8 +512,8 @@ run_inpaint (gpointer data, const gint *cancel, GError **error)
   g_autofree float *weights = g_new (float, hw), *lat = g_new (float, (gsize) z * lh * lw);
   g_autofree float *planes = g_new (float, 3 * hw);
   b->psnr_min = INFINITY;
-  for (guint i = 0; i < b->count; i++) {
-    g_autoptr (GRand) rng = g_rand_new_with_seed ((guint32) (b->seed + i));
+  for (guint i = 0; i < b->run.count; i++) {
+    g_autoptr (GRand) rng = g_rand_new_with_seed ((guint32) (b->run.seed + i));
     Scene src, dst;
     guint kind = i % N_INPAINT_KINDS, target = 0;
     random_scene (rng, 2, &src);
@@ -535,10 +532,10 @@ run_inpaint (gpointer data, const gint *cancel, GError **error)
     SinopiaGenerateParams g;
     sinopia_generate_params_init (&g);
     g.prompt = source;
-    g.seed = b->seed + i;
-    g.steps = b->steps;
-    g.guidance = b->guidance;
-    g_autoptr (SinopiaImage) input = sinopia_generate (b->model, &g, cancel, NULL, NULL, error);
+    g.seed = b->run.seed + i;
+    g.steps = b->run.steps;
+    g.guidance = b->run.guidance;
+    g_autoptr (SinopiaImage) input = sinopia_generate (b->run.model, &g, cancel, NULL, NULL, error);
     if (!input)
       return FALSE;
     /* the mask: the grid cell of the edited object */
@@ -555,10 +552,10 @@ run_inpaint (gpointer data, const gint *cancel, GError **error)
     p.height = H;
     p.source_prompt = source;
     p.prompt = prompt;
-    p.steps = b->steps;
-    p.guidance = b->guidance;
-    p.seed = b->seed + i;
-    g_autoptr (SinopiaImage) out = sinopia_inpaint (b->model, &p, cancel, NULL, NULL, error);
+    p.steps = b->run.steps;
+    p.guidance = b->run.guidance;
+    p.seed = b->run.seed + i;
+    g_autoptr (SinopiaImage) out = sinopia_inpaint (b->run.model, &p, cancel, NULL, NULL, error);
     if (!out)
       return FALSE;
 
@@ -568,8 +565,8 @@ run_inpaint (gpointer data, const gint *cancel, GError **error)
       for (guint c = 0; c < 3; c++)
         planes[c * hw + px] = input->rgb[px * 3 + c] / 127.5f - 1.0f;
     if (!sinopia_ae_encode (ae, planes, H, W, NULL, lat, NULL, NULL, error) ||
-        !decode_rgb (b->model, lat, lh, lw, round_trip, error) ||
-        !decode_rgb (b->model, out->latent, lh, lw, decoded, error))
+        !decode_rgb (b->run.model, lat, lh, lw, round_trip, error) ||
+        !decode_rgb (b->run.model, out->latent, lh, lw, decoded, error))
       return FALSE;
     sinopia_kv_edit_latent_mask (mask, W, H, f, latent_mask);
     sinopia_inpaint_blend_weights (latent_mask, W, H, f, sinopia_inpaint_band (W, H), weights);
@@ -597,7 +594,7 @@ run_inpaint (gpointer data, const gint *cancel, GError **error)
     count (&b->target, ok);
     count (&b->colour, a->objects[target].found);
     count (&b->by_kind[kind], ok);
-    fprintf (stderr, "\redit %u/%u  background PSNR %.1f dB  target %.1f %%", i + 1, b->count, b->psnr_sum / b->n,
+    fprintf (stderr, "\redit %u/%u  background PSNR %.1f dB  target %.1f %%", i + 1, b->run.count, b->psnr_sum / b->n,
              percent (&b->target));
   }
   fprintf (stderr, "\n");
@@ -618,16 +615,13 @@ cli_bench_inpaint (int argc, char **argv)
                      "autoencoder round trip beyond the blend band, the composite's mean change in the band (seam, "
                      "8-bit levels), and the target object right (analyzer). The model's KV-Edit defaults.",
                      NULL, &c, &argc, &argv) ||
-      !check_common ("bench inpaint", &c, &b.seed, argc, argv))
+      !check_common ("bench inpaint", &c, &b.run.seed, argc, argv))
     return CLI_USAGE;
-  b.count = (guint) c.count;
-  b.steps = c.steps > 0 ? (guint) c.steps : 0;
-  b.guidance = (float) c.guidance;
-  if (!(b.model = load_model (&ctx, &c.model_dir, &error)) ||
+  if (!start_run (&c, &b.run, &ctx, &error) ||
       !cli_run_cancellable ("sinopia-bench", run_inpaint, &b, &error))
     goto out;
   static const char *const kinds[N_INPAINT_KINDS] = { "recolour", "replace", "add" };
-  printf ("KV-Edit, %u edits:\n", b.count);
+  printf ("KV-Edit, %u edits:\n", b.run.count);
   printf ("  background PSNR beyond the band: mean %.2f dB, min %.2f dB\n", b.psnr_sum / b.n, b.psnr_min);
   printf ("  seam (mean |composite − decode| in the band): %.2f levels\n", b.seam_sum / b.n);
   printf ("  target right (colour and shape) %5.1f %% (%u/%u), colour alone %5.1f %%;", percent (&b.target),
@@ -638,5 +632,5 @@ cli_bench_inpaint (int argc, char **argv)
   rc = CLI_OK;
 
 out:
-  return finish (rc, error, b.model, ctx, &c);
+  return finish (rc, error, b.run.model, ctx, &c);
 }

@@ -304,19 +304,17 @@ cli_bench (int argc, char **argv)
     { NULL },
   };
 
-  /* `bench model`, `bench quality` and `bench generate` have options of their own */
-  if (argc >= 2 && strcmp (argv[1], "model") == 0)
-    return cli_bench_model (argc - 1, argv + 1);
-  if (argc >= 2 && strcmp (argv[1], "quality") == 0)
-    return cli_bench_quality (argc - 1, argv + 1);
-  if (argc >= 2 && strcmp (argv[1], "generate") == 0)
-    return cli_bench_generate (argc - 1, argv + 1);
-  if (argc >= 2 && strcmp (argv[1], "regional") == 0)
-    return cli_bench_regional (argc - 1, argv + 1);
-  if (argc >= 2 && strcmp (argv[1], "edit") == 0)
-    return cli_bench_edit (argc - 1, argv + 1);
-  if (argc >= 2 && strcmp (argv[1], "inpaint") == 0)
-    return cli_bench_inpaint (argc - 1, argv + 1);
+  /* the other benchmarks have options of their own */
+  static const struct {
+    const char *name;
+    int (*run) (int argc, char **argv);
+  } subcommands[] = {
+    { "model", cli_bench_model },       { "quality", cli_bench_quality }, { "generate", cli_bench_generate },
+    { "regional", cli_bench_regional }, { "edit", cli_bench_edit },       { "inpaint", cli_bench_inpaint },
+  };
+  for (guint i = 0; argc >= 2 && i < G_N_ELEMENTS (subcommands); i++)
+    if (strcmp (argv[1], subcommands[i].name) == 0)
+      return subcommands[i].run (argc - 1, argv + 1);
   if (!cli_parse ("bench", "ops", "Measures op throughput (GFLOP/s) on the chosen Vulkan device, each matmul\n"
                   "next to OpenBLAS sgemm on 2 threads. Medians of 7 runs; SINOPIA_DEVICE picks the\n"
                   "device and SINOPIA_MATMUL_VARIANT the matmul kernel (texel, scalar, tiled).\n"
