@@ -357,15 +357,17 @@ edit_standard (Edit *e, float *y, GError **error)
     return FALSE;
 
   /* the start: X[0] (at τ_1) as the reference, X[s−1] (at τ_s) or the inverted latent aligned */
-  const float *start = !req->aligned_start ? e->inverted : s ? e->inverted + (gsize) (s - 1) * whole : x;
-  if (req->reinit) {
+  const float *aligned = s ? e->inverted + (gsize) (s - 1) * whole : x;
+  const float *start = req->aligned_start ? aligned : e->inverted;
+  if (req->reinit != SINOPIA_KV_EDIT_REINIT_OFF) {
+    const float *clean = req->reinit == SINOPIA_KV_EDIT_REINIT_INVERSION ? aligned : e->z0;
     g_autofree float *noise = g_new (float, whole);
     float tau = req->timesteps[s];
     sinopia_noise (req->seed, noise, whole);
     for (uint32_t r = 0; r < e->n_fg; r++)
       for (uint32_t ch = 0; ch < e->C; ch++) {
         gsize i = (gsize) r * e->C + ch;
-        y[i] = (1.0f - tau) * e->z0[i] + tau * noise[(gsize) e->perm[r] * e->C + ch];
+        y[i] = (1.0f - tau) * clean[i] + tau * noise[(gsize) e->perm[r] * e->C + ch];
       }
   } else {
     memcpy (y, start, (gsize) e->n_fg * e->C * sizeof (float));

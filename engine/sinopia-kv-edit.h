@@ -61,6 +61,16 @@ void sinopia_kv_edit_key_bias (uint32_t n_txt, uint32_t n_fg, uint32_t n_bg, flo
  * uses. */
 guint sinopia_kv_edit_cache_step (guint n_steps, guint inversion_step);
 
+/* Where a re-initialised foreground starts (§3.4 re_init), ε = sinopia_noise(seed) in token
+ * order: the reference code blends the input, (1 − τ_s)·z0 + τ_s·ε; the paper blends the
+ * inverted latent at τ_s (the aligned start), (1 − τ_s)·X_inv + τ_s·ε. The author says the code
+ * differs from the paper and both are worth trying (issue Xilluill/KV-Edit#21). */
+typedef enum {
+  SINOPIA_KV_EDIT_REINIT_OFF,
+  SINOPIA_KV_EDIT_REINIT_INPUT,       /* the reference code's */
+  SINOPIA_KV_EDIT_REINIT_INVERSION,   /* the paper's */
+} SinopiaKvEditReinit;
+
 typedef struct {
   SinopiaFluxModel *model;
   /* source (inversion / source pass) and target prompts, each txt [n_txt, context_in_dim] and
@@ -75,7 +85,7 @@ typedef struct {
   guint skip_step;                   /* s < M: denoising runs steps s … M−1 */
   float inversion_guidance, denoise_guidance;
   float attn_scale;                  /* added to the scores of background keys while editing */
-  gboolean reinit;                   /* foreground starts from (1 − τ_s)·z0 + τ_s·ε(seed) */
+  SinopiaKvEditReinit reinit;        /* not in the inversion-free variant */
   guint64 seed;
   /* The reference starts from the inverted latent at τ_1 whatever skip_step is (§3.4, a
    * quirk); TRUE starts from the inverted latent at τ_s, the level of the first step. */
