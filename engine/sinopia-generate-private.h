@@ -22,8 +22,9 @@ gboolean sinopia__generate_encode_image (SinopiaModel *model, const guint8 *rgb,
 /* [C, H, W] decoder output → interleaved RGB8, clamped, trunc(127.5·(x + 1)) in float32. */
 void sinopia__generate_to_rgb8 (const float *planes, uint32_t width, uint32_t height, guint8 *rgb);
 
-/* The prompts of an edit: source and target (T5 txt [n_txt, context_in_dim] and CLIP y), the
- * negative prompt when a pass needs it (NULL otherwise), and the all-zero text ids. */
+/* The prompts of an edit: source (NULL when there is none) and target (T5 txt [n_txt,
+ * context_in_dim] and CLIP y), the negative prompt when a pass needs it (NULL otherwise), and
+ * the all-zero text ids. */
 typedef struct {
   float *src_txt, *src_y, *tar_txt, *tar_y, *neg_txt, *neg_y, *txt_ids;
   uint32_t n_txt;

@@ -121,15 +121,19 @@ sinopia__generate_encode_pair (SinopiaModel *model, const char *source, const ch
   uint32_t T = sinopia_model_info (model)->t5_max_length, n_axes = fc->n_axes;
   gsize txt = (gsize) T * fc->context_in_dim;
   *pair = (SinopiaPromptPair) {
-    .src_txt = g_new (float, txt), .src_y = g_new (float, fc->vec_in_dim), .tar_txt = g_new (float, txt),
-    .tar_y = g_new (float, fc->vec_in_dim), .txt_ids = g_new0 (float, (gsize) T * n_axes), .n_txt = T,
+    .tar_txt = g_new (float, txt), .tar_y = g_new (float, fc->vec_in_dim),
+    .txt_ids = g_new0 (float, (gsize) T * n_axes), .n_txt = T,
   };
+  if (source) {
+    pair->src_txt = g_new (float, txt);
+    pair->src_y = g_new (float, fc->vec_in_dim);
+  }
   if (with_negative) {
     pair->neg_txt = g_new (float, txt);
     pair->neg_y = g_new (float, fc->vec_in_dim);
   }
-  return sinopia__generate_encode_prompt (model, "source prompt", source, pair->src_txt, pair->src_y, warnings,
-                                          error) &&
+  return (!source || sinopia__generate_encode_prompt (model, "source prompt", source, pair->src_txt, pair->src_y,
+                                                      warnings, error)) &&
          sinopia__generate_encode_prompt (model, "prompt", prompt, pair->tar_txt, pair->tar_y, warnings, error) &&
          (!with_negative || sinopia__generate_encode_prompt (model, "negative prompt", negative, pair->neg_txt,
                                                              pair->neg_y, warnings, error));

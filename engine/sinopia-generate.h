@@ -84,8 +84,9 @@ typedef struct {
    * prompt that an embedded-guidance model ignores); never NULL. */
   char **warnings;
   uint64_t kv_cache_bytes;     /* inpainting: the device bytes of the KV-Edit cache; 0 otherwise */
-  /* The method's own parameters as a JSON object ("name": "regional", "kv-edit" or
-   * "stable-flow", and the values it used), or NULL for plain text-to-image. */
+  /* The method's own parameters as a JSON object ("name": "regional", "kv-edit",
+   * "masked-regeneration" or "stable-flow", and the values it used), or NULL for plain
+   * text-to-image. */
   char *method_json;
 } SinopiaImage;
 

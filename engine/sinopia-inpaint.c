@@ -1,4 +1,5 @@
-/* sinopia-inpaint.c — pixels and prompts to a KV-Edit inpainting, and the band composite. */
+/* sinopia-inpaint.c — pixels and prompts to a KV-Edit inpainting or its no-cache baseline, and
+ * the band composite. */
 #define G_LOG_DOMAIN "sinopia-engine"
 
 #include <math.h>
@@ -6,6 +7,7 @@
 
 #include "sinopia-generate-private.h"
 #include "sinopia-inpaint.h"
+#include "sinopia-masked-regen.h"
 
 void
 sinopia_inpaint_params_init (SinopiaInpaintParams *p)
@@ -61,16 +63,21 @@ input_error (GError **error, const char *msg)
 static gboolean
 check_params (const SinopiaModelInfo *info, const SinopiaInpaintParams *p, GError **error)
 {
-  const char *neg = p->negative ? p->negative : "";
+  const char *neg = p->negative ? p->negative : "", *src = p->source_prompt ? p->source_prompt : "";
   if (!p->image || !p->mask)
     return input_error (error, "Inpainting needs an image and a mask");
-  if (!p->source_prompt || !p->prompt || !g_utf8_validate (p->source_prompt, -1, NULL) ||
+  if ((!p->source_prompt && !p->no_cache) || !p->prompt || !g_utf8_validate (src, -1, NULL) ||
       !g_utf8_validate (p->prompt, -1, NULL) || !g_utf8_validate (neg, -1, NULL))
     return input_error (error, "The source prompt, the prompt and the negative prompt must be UTF-8 text");
   if (p->steps > SINOPIA_MODEL_MAX_STEPS || isinf (p->guidance) || isinf (p->inversion_guidance) ||
-      isinf (p->attn_scale) || p->skip_step < -1 || p->reinit < -1 || p->reinit > 1)
+      isinf (p->attn_scale) || p->skip_step < -1 || p->reinit < -1 || p->reinit > SINOPIA_KV_EDIT_REINIT_INVERSION)
     return input_error (error, "Steps must be at most 1000, guidances and the attention scale finite, skip_step "
-                               "not negative");
+                               "not negative, reinit from −1 to 2");
+  if (p->no_cache && (p->reinit > 0 || p->aligned_start || p->attn_mask || p->inversion_free ||
+                      !isnan (p->inversion_guidance) || !isnan (p->attn_scale)))
+    return input_error (error, "The no-cache baseline has no inversion and no cache: it takes no re-init, aligned "
+                               "start, mask-guided inversion, inversion-free variant, inversion guidance or "
+                               "attention scale");
   return sinopia_generate_check_size (info, p->width, p->height, error);
 }
 
@@ -91,7 +98,9 @@ resolve (const SinopiaModelInfo *info, gboolean embedded, const SinopiaInpaintPa
                           : embedded ? 1.5f : 1.0f;
   r->attn_scale = !isnan (p->attn_scale) ? p->attn_scale
                   : !isnan (info->kv_edit.attn_scale) ? info->kv_edit.attn_scale : 1.0f;
-  r->reinit = p->reinit >= 0 ? p->reinit : info->kv_edit.reinit > 0;
+  r->reinit = p->reinit >= 0                ? (SinopiaKvEditReinit) p->reinit
+              : info->kv_edit.reinit > 0 ? SINOPIA_KV_EDIT_REINIT_INPUT
+                                         : SINOPIA_KV_EDIT_REINIT_OFF;
   r->aligned_start = p->aligned_start;
   r->attn_mask = p->attn_mask;
   r->inversion_free = p->inversion_free;
@@ -107,11 +116,39 @@ kv_edit_json (const SinopiaInpaintParams *p, const SinopiaKvEditRequest *r)
   sinopia__json_append_float (s, r->inversion_guidance);
   g_string_append (s, ", \"attn_scale\": ");
   sinopia__json_append_float (s, r->attn_scale);
-  g_string_append_printf (s, ", \"reinit\": %s, \"aligned_start\": %s, \"attn_mask\": %s, "
-                          "\"inversion_free\": %s, \"band\": %u}", r->reinit ? "true" : "false",
+  g_string_append_printf (s, ", \"reinit\": %s, \"reinit_from_inversion\": %s, \"aligned_start\": %s, "
+                          "\"attn_mask\": %s, \"inversion_free\": %s, \"band\": %u}",
+                          r->reinit != SINOPIA_KV_EDIT_REINIT_OFF ? "true" : "false",
+                          r->reinit == SINOPIA_KV_EDIT_REINIT_INVERSION ? "true" : "false",
                           r->aligned_start ? "true" : "false", r->attn_mask ? "true" : "false",
                           r->inversion_free ? "true" : "false", sinopia_inpaint_band (p->width, p->height));
   return g_string_free (s, FALSE);
+}
+
+/* The no-cache baseline: KV-Edit's request gives it the schedule, prompts and guidance; ε is
+ * text-to-image's noise of the seed (drawn unpacked [z, lh, lw], then packed). */
+static gboolean
+regenerate (const SinopiaKvEditRequest *r, guint64 seed, uint32_t z, const float *z0, const float *channel_mask,
+            float *out, SinopiaStepFunc on_step, gpointer user_data, GError **error)
+{
+  gsize n_latent = (gsize) r->n_img * 4 * z;
+  g_autofree float *drawn = g_new (float, n_latent), *noise = g_new (float, n_latent);
+  sinopia_noise (seed, drawn, n_latent);
+  sinopia_flux_pack (drawn, z, r->latent_height, r->latent_width, noise);
+  SinopiaMaskedRegenRequest m = {
+    .model = r->model, .txt = r->tar_txt, .y = r->tar_y, .neg_txt = r->neg_txt, .neg_y = r->neg_y,
+    .txt_ids = r->txt_ids, .n_txt = r->n_txt, .img_ids = r->img_ids, .n_img = r->n_img, .timesteps = r->timesteps,
+    .n_steps = r->n_steps, .skip_step = r->skip_step, .guidance = r->denoise_guidance, .noise = noise,
+    .cancel = r->cancel, .preview = r->preview, .latent_height = r->latent_height, .latent_width = r->latent_width,
+  };
+  return sinopia_masked_regen (&m, z0, channel_mask, out, on_step, user_data, error);
+}
+
+static char *
+regen_json (const SinopiaInpaintParams *p, const SinopiaKvEditRequest *r)
+{
+  return g_strdup_printf ("{\"name\": \"masked-regeneration\", \"skip_step\": %u, \"band\": %u}", r->skip_step,
+                          sinopia_inpaint_band (p->width, p->height));
 }
 
 SinopiaImage *
@@ -168,12 +205,12 @@ sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *p, const gint 
     return NULL;
 
   gboolean embedded = fc->guidance_embed;
-  gboolean need_neg = !embedded && (r.denoise_guidance != 1.0f || r.inversion_guidance != 1.0f);
+  gboolean need_neg = !embedded && (r.denoise_guidance != 1.0f || (!p->no_cache && r.inversion_guidance != 1.0f));
   g_autofree float *img_ids = g_new (float, (gsize) n_img * 3), *ts = g_new (float, steps + 1);
   g_autofree float *z0 = g_new (float, n_latent), *out = g_new (float, n_latent);
   g_auto (SinopiaPromptPair) pr = { 0 };
-  if (!sinopia__generate_encode_pair (model, p->source_prompt, p->prompt, img->negative, need_neg, &pr, warnings,
-                                      error))
+  if (!sinopia__generate_encode_pair (model, p->no_cache ? NULL : p->source_prompt, p->prompt, img->negative,
+                                      need_neg, &pr, warnings, error))
     return NULL;
   if (p->preview && !(r.preview = sinopia_model_preview_map (model, error)))
     return NULL;
@@ -193,12 +230,13 @@ sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *p, const gint 
   r.timesteps = ts;
   r.latent_height = lh;
   r.latent_width = lw;
-  if (!sinopia_kv_edit (&r, z0, channel_mask, out, &img->kv_cache_bytes, on_step, user_data, error)) {
+  if (!(p->no_cache ? regenerate (&r, p->seed, z, z0, channel_mask, out, on_step, user_data, error)
+                    : sinopia_kv_edit (&r, z0, channel_mask, out, &img->kv_cache_bytes, on_step, user_data, error))) {
     sinopia__generate_map_cancel (error);
     return NULL;
   }
 
-  img->method_json = kv_edit_json (p, &r);
+  img->method_json = p->no_cache ? regen_json (p, &r) : kv_edit_json (p, &r);
   img->latent = g_new (float, n_latent);
   sinopia_flux_unpack (out, z, lh, lw, img->latent);
   if (sinopia__generate_ae_cancelled ((gpointer) cancel)) {

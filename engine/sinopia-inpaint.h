@@ -2,6 +2,17 @@
  * with a loaded model folder: RGB8 image and mask → autoencoder encode (the encoder's mean) →
  * source and target prompts → KV-Edit on the latent → decode → pixel composite.
  *
+ * The defaults are the reference's (../shared/docs/algorithms.md §3.7); options give the
+ * corrected variants and the baseline:
+ *   aligned_start   start from the inverted latent at τ_s, not at τ_1 whatever the skip;
+ *   reinit          re-initialise the masked area: the reference code's (1 − τ_s)·z0 + τ_s·ε
+ *                   or the paper's (1 − τ_s)·X_inv + τ_s·ε (SinopiaKvEditReinit);
+ *   no_cache        plain masked regeneration (sinopia-masked-regen.h): the same encode,
+ *                   schedule, skip, target prompt, guidance, seed and composite, but no
+ *                   inversion and no cache; ε is the text-to-image noise of the seed, so with
+ *                   every token masked and skip 0 it is text-to-image. It takes none of the
+ *                   inversion's or the cache's options and ignores the source prompt.
+ *
  * What is kept: every latent token outside the mask is the encoded input's bit for bit, and the
  * output pixels are the input's exactly wherever they are farther than the blend band from the
  * regenerated area (the latent pixels the mask selects, each an f×f block of pixels). Inside
@@ -25,21 +36,24 @@ typedef struct {
   const guint8 *image;         /* RGB8 [height][width][3], borrowed */
   const guint8 *mask;          /* [height][width], non-zero = regenerate, borrowed */
   uint32_t width, height;      /* multiples of the model's size_multiple */
-  const char *source_prompt;   /* UTF-8: what the image shows (inversion) */
+  const char *source_prompt;   /* UTF-8: what the image shows (inversion); unused, may be NULL, with no_cache */
   const char *prompt;          /* UTF-8: what the masked area should show */
   const char *negative;        /* UTF-8; NULL means "" (CFG models' unconditional pass) */
   guint steps;                 /* 0: the model's default_steps */
-  guint64 seed;                /* re-init noise */
+  guint64 seed;                /* re-init noise; the no-cache baseline's ε */
   /* Guidance of the editing steps and of the inversion (CFG scale, or the embedded guidance);
    * NAN: kv_edit.denoise_guidance / inversion_guidance of sinopia-model.json, else the model's
    * default_guidance and 1 for CFG models, the reference's 5.5 and 1.5 for embedded guidance. */
   float guidance, inversion_guidance;
   int skip_step;               /* -1: kv_edit.skip_steps, else 4 (the reference's), at most steps − 1 */
   float attn_scale;            /* NAN: kv_edit.attn_scale, else 1 (the reference's) */
-  int reinit;                  /* -1: kv_edit.reinit_noise, else off; 0 off; 1 on */
+  /* -1: kv_edit.reinit_noise (the reference code's variant when true), else off; or a
+   * SinopiaKvEditReinit */
+  int reinit;
   gboolean aligned_start;      /* start from the inverted latent at τ_skip (sinopia-kv-edit.h) */
   gboolean attn_mask;          /* mask-guided inversion */
   gboolean inversion_free;     /* the variant with one step's cache */
+  gboolean no_cache;           /* the baseline: plain masked regeneration */
   gboolean preview;            /* step callbacks carry an RGB preview */
 } SinopiaInpaintParams;
 
@@ -47,13 +61,14 @@ typedef struct {
 void sinopia_inpaint_params_init (SinopiaInpaintParams *params);
 
 /* Inpaints. on_step (may be NULL) sees the inversion steps and then the editing steps, counted
- * together in n_steps; returning FALSE cancels, as the cancel flag does (both end in
- * SINOPIA_GENERATE_ERROR_CANCELLED). Errors (SINOPIA_GENERATE_ERROR_INPUT or _SIZE): a size
- * that is not valid for the model, a missing image or mask, a mask that selects no latent
- * pixel, skip_step not below the steps, bad prompts; a mask that selects every token is
- * SINOPIA_KV_EDIT_ERROR_INPUT.
- * The image's prompt is the target prompt; image->kv_cache_bytes tells the cache's size.
- * (transfer full): free with sinopia_image_free. */
+ * together in n_steps (the no-cache baseline: its steps from τ_s); returning FALSE cancels,
+ * as the cancel flag does (both end in SINOPIA_GENERATE_ERROR_CANCELLED). Errors
+ * (SINOPIA_GENERATE_ERROR_INPUT or _SIZE): a size that is not valid for the model, a missing
+ * image or mask, a mask that selects no latent pixel, skip_step not below the steps, bad
+ * prompts, no_cache with an option of the inversion or the cache; a mask that selects every
+ * token is SINOPIA_KV_EDIT_ERROR_INPUT for KV-Edit (the no-cache baseline takes it).
+ * The image's prompt is the target prompt; image->kv_cache_bytes tells the cache's size (0
+ * without one). (transfer full): free with sinopia_image_free. */
 SinopiaImage *sinopia_inpaint (SinopiaModel *model, const SinopiaInpaintParams *params, const gint *cancel,
                                SinopiaStepFunc on_step, gpointer user_data, GError **error);
 
