@@ -1,5 +1,6 @@
-/* sinopia-cli-bench-methods.c — `bench regional` and `bench edit`: the editing methods' quality
- * on shapes-world scenes, scored by the analyzer (engine/sinopia-analyze.h).
+/* sinopia-cli-bench-methods.c — `bench regional`, `bench edit` and `bench inpaint`: the editing
+ * methods' quality on shapes-world scenes, scored by the analyzer (engine/sinopia-analyze.h),
+ * each beside its baseline.
  *
  * Scenes are drawn from a seeded generator: distinct grid cells, colours distinct from each
  * other and from the background, shapes other than the held-out combinations, captions in the
@@ -472,12 +473,18 @@ out:
 /* ---- bench inpaint ---------------------------------------------------------------------- */
 
 enum { INPAINT_RECOLOUR, INPAINT_REPLACE, INPAINT_ADD, N_INPAINT_KINDS };
+enum { INPAINT_KV_EDIT, INPAINT_NO_CACHE, N_INPAINT_METHODS };
 
+/* The figures of one method over the edits. */
 typedef struct {
-  BenchRun run;
   Count target, colour, by_kind[N_INPAINT_KINDS];
   double psnr_sum, psnr_min, seam_sum;
   guint n;
+} InpaintFigures;
+
+typedef struct {
+  BenchRun run;
+  InpaintFigures method[N_INPAINT_METHODS];
 } Inpaint;
 
 /* Decodes a [z, h, w] latent to RGB8 as the engine does (clamp, trunc(127.5·(x + 1))). */
@@ -511,7 +518,8 @@ run_inpaint (gpointer data, const gint *cancel, GError **error)
   g_autofree guint8 *round_trip = g_new (guint8, hw * 3), *decoded = g_new (guint8, hw * 3);
   g_autofree float *weights = g_new (float, hw), *lat = g_new (float, (gsize) z * lh * lw);
   g_autofree float *planes = g_new (float, 3 * hw);
-  b->psnr_min = INFINITY;
+  for (guint m = 0; m < N_INPAINT_METHODS; m++)
+    b->method[m].psnr_min = INFINITY;
   for (guint i = 0; i < b->run.count; i++) {
     g_autoptr (GRand) rng = g_rand_new_with_seed ((guint32) (b->run.seed + i));
     Scene src, dst;
@@ -544,61 +552,80 @@ run_inpaint (gpointer data, const gint *cancel, GError **error)
     for (uint32_t y = 0; y < H; y++)
       for (uint32_t x = 0; x < W; x++)
         mask[(gsize) y * W + x] = x >= x0 && x < x1 && y >= y0 && y < y1;
-    SinopiaInpaintParams p;
-    sinopia_inpaint_params_init (&p);
-    p.image = input->rgb;
-    p.mask = mask;
-    p.width = W;
-    p.height = H;
-    p.source_prompt = source;
-    p.prompt = prompt;
-    p.steps = b->run.steps;
-    p.guidance = b->run.guidance;
-    p.seed = b->run.seed + i;
-    g_autoptr (SinopiaImage) out = sinopia_inpaint (b->run.model, &p, cancel, NULL, NULL, error);
-    if (!out)
-      return FALSE;
-
-    /* background: the decode before compositing against the input's autoencoder round trip,
-     * over the pixels beyond the band; the seam: the composite's change in the band */
+    /* the input's autoencoder round trip, which the background is measured against */
     for (gsize px = 0; px < hw; px++)
       for (guint c = 0; c < 3; c++)
         planes[c * hw + px] = input->rgb[px * 3 + c] / 127.5f - 1.0f;
     if (!sinopia_ae_encode (ae, planes, H, W, NULL, lat, NULL, NULL, error) ||
-        !decode_rgb (b->run.model, lat, lh, lw, round_trip, error) ||
-        !decode_rgb (b->run.model, out->latent, lh, lw, decoded, error))
+        !decode_rgb (b->run.model, lat, lh, lw, round_trip, error))
       return FALSE;
     sinopia_kv_edit_latent_mask (mask, W, H, f, latent_mask);
     sinopia_inpaint_blend_weights (latent_mask, W, H, f, sinopia_inpaint_band (W, H), weights);
-    double se = 0, seam = 0;
-    guint n_far = 0, n_band = 0;
-    for (gsize px = 0; px < hw; px++)
-      for (guint c = 0; c < 3; c++) {
-        double d = (double) decoded[px * 3 + c] - round_trip[px * 3 + c];
-        if (weights[px] == 0.0f) {
-          se += d * d;
-          n_far++;
-        } else if (weights[px] < 1.0f) {
-          seam += fabs ((double) out->rgb[px * 3 + c] - decoded[px * 3 + c]);
-          n_band++;
-        }
-      }
-    double psnr = se > 0 ? 10 * log10 (255.0 * 255.0 * n_far / se) : 99.0;
-    b->psnr_sum += psnr;
-    b->psnr_min = MIN (b->psnr_min, psnr);
-    b->seam_sum += n_band ? seam / n_band : 0;
-    b->n++;
     g_autoptr (SinopiaScene) scene = analyzer_scene (&dst, 0, 0, NULL);
-    g_autoptr (SinopiaAnalysis) a = analyze (out, scene);
-    gboolean ok = a->objects[target].found && a->objects[target].shape_ok;
-    count (&b->target, ok);
-    count (&b->colour, a->objects[target].found);
-    count (&b->by_kind[kind], ok);
-    fprintf (stderr, "\redit %u/%u  background PSNR %.1f dB  target %.1f %%", i + 1, b->run.count, b->psnr_sum / b->n,
-             percent (&b->target));
+    for (guint m = 0; m < N_INPAINT_METHODS; m++) {
+      InpaintFigures *fig = &b->method[m];
+      SinopiaInpaintParams p;
+      sinopia_inpaint_params_init (&p);
+      p.image = input->rgb;
+      p.mask = mask;
+      p.width = W;
+      p.height = H;
+      p.source_prompt = source;
+      p.prompt = prompt;
+      p.steps = b->run.steps;
+      p.guidance = b->run.guidance;
+      p.seed = b->run.seed + i;
+      p.no_cache = m == INPAINT_NO_CACHE;
+      g_autoptr (SinopiaImage) out = sinopia_inpaint (b->run.model, &p, cancel, NULL, NULL, error);
+      if (!out || !decode_rgb (b->run.model, out->latent, lh, lw, decoded, error))
+        return FALSE;
+      /* background: the decode before compositing against the round trip, over the pixels
+       * beyond the band; the seam: the composite's change in the band */
+      double se = 0, seam = 0;
+      guint n_far = 0, n_band = 0;
+      for (gsize px = 0; px < hw; px++)
+        for (guint c = 0; c < 3; c++) {
+          double d = (double) decoded[px * 3 + c] - round_trip[px * 3 + c];
+          if (weights[px] == 0.0f) {
+            se += d * d;
+            n_far++;
+          } else if (weights[px] < 1.0f) {
+            seam += fabs ((double) out->rgb[px * 3 + c] - decoded[px * 3 + c]);
+            n_band++;
+          }
+        }
+      double psnr = se > 0 ? 10 * log10 (255.0 * 255.0 * n_far / se) : 99.0;
+      fig->psnr_sum += psnr;
+      fig->psnr_min = MIN (fig->psnr_min, psnr);
+      fig->seam_sum += n_band ? seam / n_band : 0;
+      fig->n++;
+      g_autoptr (SinopiaAnalysis) a = analyze (out, scene);
+      gboolean ok = a->objects[target].found && a->objects[target].shape_ok;
+      count (&fig->target, ok);
+      count (&fig->colour, a->objects[target].found);
+      count (&fig->by_kind[kind], ok);
+    }
+    const InpaintFigures *kv = &b->method[INPAINT_KV_EDIT], *plain = &b->method[INPAINT_NO_CACHE];
+    fprintf (stderr, "\redit %u/%u  background PSNR %.1f dB (no cache %.1f)  target %.1f %% (no cache %.1f %%)", i + 1,
+             b->run.count, kv->psnr_sum / kv->n, plain->psnr_sum / plain->n, percent (&kv->target),
+             percent (&plain->target));
   }
   fprintf (stderr, "\n");
   return TRUE;
+}
+
+static void
+print_inpaint (const char *title, const InpaintFigures *fig)
+{
+  static const char *const kinds[N_INPAINT_KINDS] = { "recolour", "replace", "add" };
+  printf ("  %s:\n", title);
+  printf ("    background PSNR beyond the band: mean %.2f dB, min %.2f dB\n", fig->psnr_sum / fig->n, fig->psnr_min);
+  printf ("    seam (mean |composite − decode| in the band): %.2f levels\n", fig->seam_sum / fig->n);
+  printf ("    target right (colour and shape) %5.1f %% (%u/%u), colour alone %5.1f %%;", percent (&fig->target),
+          fig->target.ok, fig->target.n, percent (&fig->colour));
+  for (guint k = 0; k < N_INPAINT_KINDS; k++)
+    printf (" %s %.0f %%", kinds[k], percent (&fig->by_kind[k]));
+  printf ("\n");
 }
 
 int
@@ -613,22 +640,18 @@ cli_bench_inpaint (int argc, char **argv)
                      "KV-Edit on generated scenes of two objects: recolour or replace one in its grid cell, or add one "
                      "in a free cell. Background PSNR of the decode before compositing against the input's "
                      "autoencoder round trip beyond the blend band, the composite's mean change in the band (seam, "
-                     "8-bit levels), and the target object right (analyzer). The model's KV-Edit defaults.",
+                     "8-bit levels), and the target object right (analyzer). The model's KV-Edit defaults, against "
+                     "plain masked regeneration without the cache on the same edits (same steps, skip, guidance, "
+                     "seed and composite).",
                      NULL, &c, &argc, &argv) ||
       !check_common ("bench inpaint", &c, &b.run.seed, argc, argv))
     return CLI_USAGE;
   if (!start_run (&c, &b.run, &ctx, &error) ||
       !cli_run_cancellable ("sinopia-bench", run_inpaint, &b, &error))
     goto out;
-  static const char *const kinds[N_INPAINT_KINDS] = { "recolour", "replace", "add" };
-  printf ("KV-Edit, %u edits:\n", b.run.count);
-  printf ("  background PSNR beyond the band: mean %.2f dB, min %.2f dB\n", b.psnr_sum / b.n, b.psnr_min);
-  printf ("  seam (mean |composite − decode| in the band): %.2f levels\n", b.seam_sum / b.n);
-  printf ("  target right (colour and shape) %5.1f %% (%u/%u), colour alone %5.1f %%;", percent (&b.target),
-          b.target.ok, b.target.n, percent (&b.colour));
-  for (guint k = 0; k < N_INPAINT_KINDS; k++)
-    printf (" %s %.0f %%", kinds[k], percent (&b.by_kind[k]));
-  printf ("\n");
+  printf ("inpainting, %u edits:\n", b.run.count);
+  print_inpaint ("KV-Edit", &b.method[INPAINT_KV_EDIT]);
+  print_inpaint ("plain masked regeneration (no cache)", &b.method[INPAINT_NO_CACHE]);
   rc = CLI_OK;
 
 out:

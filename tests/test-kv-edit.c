@@ -1,8 +1,9 @@
 /* KV-Edit (../shared/docs/algorithms.md §3.11) on a tiny random model written by the test: the
  * mask downsampler golden, the inversion bits and key bias, the foreground-only forward
  * against the full forward, the identity edit of the inversion-free variant, background
- * exactness in every mode, the cache's bookkeeping and step pairing, inpainting's composite
- * and errors, cancellation and `sinopia-cli inpaint`. */
+ * exactness in every mode, the re-init variants and the no-cache baseline in closed form on a
+ * constant-velocity model, the cache's bookkeeping and step pairing, inpainting's composite
+ * and errors, the no-cache baseline as text-to-image, cancellation and `sinopia-cli inpaint`. */
 #define G_LOG_DOMAIN "sinopia-test"
 
 #include <math.h>
@@ -10,6 +11,7 @@
 
 #include "sinopia-inpaint.h"
 #include "sinopia-kv-edit.h"
+#include "sinopia-masked-regen.h"
 #include "sinopia-png.h"
 #include "sinopia-test-golden.h"
 #include "sinopia-test-model.h"
@@ -325,6 +327,20 @@ run_edit (Edit *e, uint64_t *bytes, Progress *progress)
   return out;
 }
 
+/* The no-cache baseline on an edit's latent, mask, target prompt, schedule and skip, with ε =
+ * noise. */
+static gboolean
+regen (const Edit *e, const float *noise, float *out, SinopiaStepFunc step, gpointer user, GError **error)
+{
+  SinopiaMaskedRegenRequest m = {
+    .model = e->req.model, .txt = e->tar_txt, .y = e->tar_y, .neg_txt = e->neg_txt, .neg_y = e->neg_y,
+    .txt_ids = e->txt_ids, .n_txt = TEXT_LENGTH, .img_ids = e->img_ids, .n_img = N_TOKENS, .timesteps = e->ts,
+    .n_steps = STEPS, .skip_step = e->req.skip_step, .guidance = e->req.denoise_guidance, .noise = noise,
+    .cancel = e->req.cancel,
+  };
+  return sinopia_masked_regen (&m, e->z0, e->mask, out, step, user, error);
+}
+
 /* Largest change over the masked channels; asserts every unmasked channel is z0's bit for bit
  * (§3.11 test 1). */
 static double
@@ -340,22 +356,139 @@ check_background (const Edit *e, const float *out)
   return changed;
 }
 
-/* §3.11 test 1 in every mode: the reference's, re-init, aligned start, mask-guided inversion,
- * inversion-free; each changes the masked channels. */
+/* §3.11 test 1 in every mode: the reference's, both re-inits, aligned start, mask-guided
+ * inversion, inversion-free, and the no-cache baseline; each changes the masked channels. */
 static void
 test_background_exact (void)
 {
-  for (guint mode = 0; mode < 5; mode++) {
+  for (guint mode = 0; mode < 7; mode++) {
     Edit e;
     edit_init (&e, FALSE);
-    e.req.reinit = mode == 1;
-    e.req.aligned_start = mode == 2;
-    e.req.attn_mask = mode == 3;
-    e.req.inversion_free = mode == 4;
-    g_autofree float *out = run_edit (&e, NULL, NULL);
+    e.req.reinit = mode == 1 ? SINOPIA_KV_EDIT_REINIT_INPUT
+                   : mode == 2 ? SINOPIA_KV_EDIT_REINIT_INVERSION
+                               : SINOPIA_KV_EDIT_REINIT_OFF;
+    e.req.aligned_start = mode == 3;
+    e.req.attn_mask = mode == 4;
+    e.req.inversion_free = mode == 5;
+    g_autofree float *out = NULL;
+    if (mode < 6) {
+      out = run_edit (&e, NULL, NULL);
+    } else {
+      g_autoptr (GError) error = NULL;
+      g_autofree float *noise = sinopia_test_random (48, N_TOKENS * C, -2, 2);
+      out = g_new (float, N_TOKENS * C);
+      g_assert_true (regen (&e, noise, out, NULL, NULL, &error));
+      g_assert_no_error (error);
+    }
     g_assert_cmpfloat (check_background (&e, out), >, 1e-3);
     edit_clear (&e);
   }
+}
+
+/* The latents a sampling loop reports, one copy per step. */
+static gboolean
+keep_latent (const SinopiaStepInfo *info, gpointer user)
+{
+  g_ptr_array_add (user, g_memdup2 (info->latent, (gsize) info->n_img * info->channels * sizeof (float)));
+  return TRUE;
+}
+
+/* Σ (τ_{k+1} − τ_k)·c over steps from..to−1, added to y in float as the sampler's steps do. */
+static float
+walk (const float *ts, guint from, guint to, float y, float c)
+{
+  for (guint k = from; k < to; k++)
+    y += (ts[k + 1] - ts[k]) * c;
+  return y;
+}
+
+/* A copy of the tiny model whose final layer has zero weights: its velocity is that layer's
+ * bias c, whatever the latent, prompt, step or cache, so every path has a closed form (c
+ * measured as one Euler step of length 1 from 0). Inversion reaches X_inv(τ_s) = z0 +
+ * Σ_{k≥s} (τ_k − τ_{k+1})·c; editing adds Σ_{k≥s} (τ_{k+1} − τ_k)·c to its start. On the
+ * masked channels: the reference code's re-init starts from (1 − τ_s)·z0 + τ_s·ε, the paper's
+ * from (1 − τ_s)·X_inv(τ_s) + τ_s·ε (ε = sinopia_noise (seed), token order); each is checked
+ * against its formula and shown to miss the other's, which differs by (1 − τ_s)·(X_inv − z0).
+ * The no-cache baseline starts from (1 − τ_s)·z0 + τ_s·ε (its own ε) and before every step k
+ * puts the unmasked channels at (1 − τ_k)·z0 + τ_k·ε: the latent it reports after step k is
+ * that plus (τ_{k+1} − τ_k)·c there. Stated tolerance: max abs 1e-5 (the device's steps against
+ * the host's float arithmetic; measured 0 or a few ulp). */
+static void
+test_constant_velocity (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *zeroed[] = { "final_layer.linear.weight", NULL };
+  SinopiaTestModel flat = tiny;
+  flat.zeroed = zeroed;
+  g_autofree char *dir = g_build_filename (tmp_root, "constant", NULL);
+  g_autofree char *tokenizer = g_test_build_filename (G_TEST_DIST, "data", "spm-nmt.model", NULL);
+  sinopia_test_write_model (dir, tokenizer, &flat);
+  g_autoptr (SinopiaModel) constant = sinopia_model_load (sinopia_test_context (), dir, &error);
+  g_assert_no_error (error);
+
+  Edit e;
+  edit_init (&e, FALSE);
+  e.req.model = sinopia_model_flux (constant);
+  guint s = e.req.skip_step;
+  float tau = e.ts[s], one = 1.0f, c[C];
+  g_autofree float *c_tokens = g_new0 (float, N_TOKENS * C);
+  SinopiaSampleRequest measure = {
+    .model = e.req.model, .txt = e.tar_txt, .txt_ids = e.txt_ids, .y = e.tar_y, .n_txt = TEXT_LENGTH,
+    .guidance = 1.0f, .img_ids = e.img_ids, .n_img = N_TOKENS, .t_eval = &one, .dt = &one, .n_steps = 1,
+  };
+  g_assert_true (sinopia_flux_sample (&measure, c_tokens, NULL, NULL, &error));
+  g_assert_no_error (error);
+  memcpy (c, c_tokens, sizeof c);
+  for (uint32_t i = 0; i < N_TOKENS * C; i++)
+    g_assert_cmpfloat (c_tokens[i], ==, c[i % C]);
+  /* a c far from 0 makes the two re-inits differ by (1 − τ_s)·(X_inv − z0) ≈ (1 − τ_s)·τ_s·c */
+  g_assert_cmpfloat (sinopia_test_max_abs_diff (c, (float[C]) { 0 }, C), >, 0.05);
+
+  g_autofree float *eps = g_new (float, N_TOKENS * C), *inv = g_memdup2 (e.z0, N_TOKENS * C * sizeof (float));
+  sinopia_noise (e.req.seed, eps, N_TOKENS * C);
+  for (guint k = STEPS; k-- > s;)
+    for (uint32_t i = 0; i < N_TOKENS * C; i++)
+      inv[i] += (e.ts[k] - e.ts[k + 1]) * c[i % C];
+  for (int variant = SINOPIA_KV_EDIT_REINIT_INPUT; variant <= SINOPIA_KV_EDIT_REINIT_INVERSION; variant++) {
+    e.req.reinit = variant;
+    g_autofree float *out = run_edit (&e, NULL, NULL);
+    check_background (&e, out);
+    const float *clean = variant == SINOPIA_KV_EDIT_REINIT_INVERSION ? inv : e.z0;
+    const float *other = variant == SINOPIA_KV_EDIT_REINIT_INVERSION ? e.z0 : inv;
+    double err = 0, miss = 0;
+    for (uint32_t i = 0; i < N_TOKENS * C; i++)
+      if (e.mask[i] != 0.0f) {
+        err = fmax (err, fabs (out[i] - walk (e.ts, s, STEPS, (1.0f - tau) * clean[i] + tau * eps[i], c[i % C])));
+        miss = fmax (miss, fabs (out[i] - walk (e.ts, s, STEPS, (1.0f - tau) * other[i] + tau * eps[i], c[i % C])));
+      }
+    g_test_message ("re-init %d: max |Δ| = %g against its formula, %g against the other's", variant, err, miss);
+    g_assert_cmpfloat (err, <=, 1e-5);
+    g_assert_cmpfloat (miss, >, 1e-3);
+  }
+
+  g_autofree float *noise = sinopia_test_random (49, N_TOKENS * C, -2, 2), *out = g_new (float, N_TOKENS * C);
+  g_autoptr (GPtrArray) steps = g_ptr_array_new_with_free_func (g_free);
+  g_assert_true (regen (&e, noise, out, keep_latent, steps, &error));
+  g_assert_no_error (error);
+  check_background (&e, out);
+  g_assert_cmpuint (steps->len, ==, STEPS - s);
+  double err = 0;
+  for (guint j = 0; j < steps->len; j++) {
+    const float *x = g_ptr_array_index (steps, j);
+    guint k = s + j;
+    for (uint32_t i = 0; i < N_TOKENS * C; i++) {
+      float start = e.mask[i] != 0.0f ? (1.0f - tau) * e.z0[i] + tau * noise[i]
+                                      : (1.0f - e.ts[k]) * e.z0[i] + e.ts[k] * noise[i];
+      guint from = e.mask[i] != 0.0f ? s : k;
+      err = fmax (err, fabs (x[i] - walk (e.ts, from, k + 1, start, c[i % C])));
+    }
+  }
+  for (uint32_t i = 0; i < N_TOKENS * C; i++)
+    if (e.mask[i] != 0.0f)
+      err = fmax (err, fabs (out[i] - walk (e.ts, s, STEPS, (1.0f - tau) * e.z0[i] + tau * noise[i], c[i % C])));
+  g_test_message ("no-cache baseline: max |Δ| = %g against its formula", err);
+  g_assert_cmpfloat (err, <=, 1e-5);
+  edit_clear (&e);
 }
 
 /* §3.11 test 3: the inversion-free identity edit (target = source, equal guidances, no bias)
@@ -471,6 +604,18 @@ test_cancel (void)
   g_autofree float *out = g_new (float, N_TOKENS * C);
   g_assert_false (sinopia_kv_edit (&e.req, e.z0, e.mask, out, NULL, NULL, NULL, &error));
   g_assert_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  /* the no-cache baseline: the flag before the first step, the callback after the first */
+  g_autofree float *noise = sinopia_test_random (48, N_TOKENS * C, -2, 2);
+  g_assert_false (regen (&e, noise, out, NULL, NULL, &error));
+  g_assert_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED);
+  g_clear_error (&error);
+  e.req.cancel = NULL;
+  Progress p = { .stop_at = 1 };
+  g_assert_false (regen (&e, noise, out, on_step, &p, &error));
+  g_assert_error (error, SINOPIA_SAMPLER_ERROR, SINOPIA_SAMPLER_ERROR_CANCELLED);
+  g_assert_cmpuint (p.calls, ==, 1);
   edit_clear (&e);
 }
 
@@ -529,23 +674,12 @@ inpaint_params (SinopiaInpaintParams *p, const guint8 *rgb, const guint8 *mask)
   p->skip_step = 1;
 }
 
-/* Inpainting end to end: latent tokens outside the mask are the encoded input's bit for bit,
- * pixels farther than the band from the regenerated blocks are the input's, and the masked
- * area changes; every step, inversion included, comes with a preview. */
+/* Latent tokens outside the mask are the encoded input's bit for bit, pixels farther than the
+ * band from the regenerated blocks are the input's, and the masked area changes. */
 static void
-test_inpaint (void)
+check_kept (const SinopiaImage *img, const guint8 *rgb, const guint8 *mask)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree guint8 *rgb = test_image (), *mask = box_mask (16, 16, 40, 40);
-  SinopiaInpaintParams p;
-  inpaint_params (&p, rgb, mask);
-  p.preview = TRUE;
-  Progress progress = { 0 };
-  g_autoptr (SinopiaImage) img = sinopia_inpaint (model, &p, NULL, on_step, &progress, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (progress.calls, ==, 2 * STEPS - 1);
-  g_assert_cmpuint (progress.previews, ==, 2 * STEPS - 1);
-
   /* the encoded input */
   SinopiaAeModel *ae = sinopia_model_ae (model);
   g_autofree float *planes = g_new (float, 3 * SIDE * SIDE), *lat = g_new (float, 16 * 8 * 8);
@@ -575,8 +709,94 @@ test_inpaint (void)
       kept++;
     }
   g_assert_cmpuint (kept, >, SIDE * SIDE / 2);
+}
+
+/* The method object of an image's parameters. */
+static SinopiaJson *
+method_of (const SinopiaImage *img, const SinopiaJsonNode **method)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaJson *doc = sinopia_json_parse (img->method_json, strlen (img->method_json), &error);
+  g_assert_no_error (error);
+  *method = sinopia_json_root (doc);
+  return doc;
+}
+
+/* Inpainting end to end (check_kept); every step, inversion included, comes with a preview. */
+static void
+test_inpaint (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *rgb = test_image (), *mask = box_mask (16, 16, 40, 40);
+  SinopiaInpaintParams p;
+  inpaint_params (&p, rgb, mask);
+  p.preview = TRUE;
+  Progress progress = { 0 };
+  g_autoptr (SinopiaImage) img = sinopia_inpaint (model, &p, NULL, on_step, &progress, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (progress.calls, ==, 2 * STEPS - 1);
+  g_assert_cmpuint (progress.previews, ==, 2 * STEPS - 1);
+  check_kept (img, rgb, mask);
   g_assert_cmpuint (img->kv_cache_bytes, >, 0);
   g_assert_cmpstr (img->prompt, ==, "a blue square");
+}
+
+/* The no-cache baseline end to end: what KV-Edit keeps it keeps (check_kept), without a source
+ * prompt; it reports its M − s steps with previews and holds no cache. */
+static void
+test_inpaint_no_cache (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *rgb = test_image (), *mask = box_mask (16, 16, 40, 40);
+  SinopiaInpaintParams p;
+  inpaint_params (&p, rgb, mask);
+  p.source_prompt = NULL;
+  p.no_cache = TRUE;
+  p.preview = TRUE;
+  Progress progress = { 0 };
+  g_autoptr (SinopiaImage) img = sinopia_inpaint (model, &p, NULL, on_step, &progress, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (progress.calls, ==, STEPS - 1);
+  g_assert_cmpuint (progress.previews, ==, STEPS - 1);
+  check_kept (img, rgb, mask);
+  g_assert_cmpuint (img->kv_cache_bytes, ==, 0);
+  const SinopiaJsonNode *method;
+  g_autoptr (SinopiaJson) doc = method_of (img, &method);
+  g_assert_cmpstr (sinopia_json_get_string (method, "name", NULL), ==, "masked-regeneration");
+}
+
+/* The no-cache baseline with every token masked and no skip is text-to-image from the same
+ * seed, prompt, guidance and steps: it starts at τ_0 = 1 from (1 − 1)·z0 + 1·ε = ε, the noise
+ * text-to-image draws, resets nothing and composites nothing. Stated tolerance: bit for bit
+ * (latent and pixels: the blend weight is 1 everywhere), with classifier-free guidance. */
+static void
+test_no_cache_is_text_to_image (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree guint8 *rgb = test_image (), *all = box_mask (0, 0, SIDE, SIDE);
+  SinopiaInpaintParams p;
+  inpaint_params (&p, rgb, all);
+  p.no_cache = TRUE;
+  p.skip_step = 0;
+  p.seed = 11;
+  p.guidance = 2.5f;
+  g_autoptr (SinopiaImage) img = sinopia_inpaint (model, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  SinopiaGenerateParams g;
+  sinopia_generate_params_init (&g);
+  g.prompt = p.prompt;
+  g.seed = p.seed;
+  g.guidance = p.guidance;
+  g_autoptr (SinopiaImage) t2i = sinopia_generate (model, &g, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (img->steps, ==, t2i->steps);
+  g_assert_cmpmem (img->latent, 16 * 8 * 8 * 4, t2i->latent, 16 * 8 * 8 * 4);
+  g_assert_cmpmem (img->rgb, SIDE * SIDE * 3, t2i->rgb, SIDE * SIDE * 3);
+  /* another seed is another image */
+  p.seed = 12;
+  g_autoptr (SinopiaImage) other = sinopia_inpaint (model, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (sinopia_test_max_abs_diff (other->latent, t2i->latent, 16 * 8 * 8), >, 1e-3);
 }
 
 static void
@@ -616,6 +836,29 @@ test_inpaint_errors (void)
   p.width = SIDE;
   p.mask = NULL;
   expect_inpaint_error (&p, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT, "an image and a mask");
+  p.mask = some;
+  p.reinit = SINOPIA_KV_EDIT_REINIT_INVERSION + 1;
+  expect_inpaint_error (&p, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT, "reinit from −1 to 2");
+  p.source_prompt = NULL;
+  p.reinit = -1;
+  expect_inpaint_error (&p, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT, "must be UTF-8 text");
+
+  /* the no-cache baseline takes none of the inversion's or the cache's options */
+  p.no_cache = TRUE;
+  for (guint i = 0; i < 6; i++) {
+    p.reinit = i == 0 ? SINOPIA_KV_EDIT_REINIT_INPUT : i == 1 ? SINOPIA_KV_EDIT_REINIT_INVERSION : -1;
+    p.inversion_free = i == 2;
+    p.aligned_start = i == 3;
+    p.attn_mask = i == 4;
+    p.attn_scale = i == 5 ? 1.0f : NAN;
+    expect_inpaint_error (&p, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT, "no inversion and no cache");
+  }
+  p.attn_scale = NAN;
+  p.inversion_guidance = 1.0f;
+  expect_inpaint_error (&p, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT, "no inversion and no cache");
+  p.inversion_guidance = NAN;
+  p.no_cache = FALSE;
+  p.source_prompt = "a";
 
   /* cancelled before the autoencoder's first submission */
   p.mask = some;
@@ -669,11 +912,46 @@ test_cli (void)
   g_assert_cmpstr (sinopia_json_get_string (method, "source_prompt", NULL), ==, "a red circle");
   g_assert_true (sinopia_json_get_int64 (method, "skip_step", 0, 100, &skip, NULL) && skip == 1);
   g_assert_true (sinopia_json_get_bool (method, "reinit", &reinit, NULL) && reinit);
+  g_assert_true (sinopia_json_get_bool (method, "reinit_from_inversion", &reinit, NULL) && !reinit);
+
+  /* the paper's re-init and the no-cache baseline (which needs no source prompt) */
+  const char *variants[][3] = {
+    { "--reinit-from-inversion", "--source-prompt", "a red circle" },
+    { "--no-cache", NULL, NULL },
+  };
+  for (guint v = 0; v < G_N_ELEMENTS (variants); v++) {
+    r = sinopia_test_run_cli ("inpaint", "--model", model_dir, "--image", in, "--mask", mp, "--prompt", "a blue square",
+                              "--skip-step", "1", "--seed", "9", "--out", out, variants[v][0], variants[v][1],
+                              variants[v][2], NULL);
+    if (r.status != 0)
+      g_error ("inpaint %s failed: %s", variants[v][0], r.err);
+    sinopia_test_run_clear (&r);
+    inpaint_params (&p, rgb, mask);
+    p.seed = 9;
+    p.reinit = v == 0 ? SINOPIA_KV_EDIT_REINIT_INVERSION : -1;
+    p.no_cache = v == 1;
+    g_autoptr (SinopiaImage) want = sinopia_inpaint (model, &p, NULL, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_autoptr (SinopiaPngImage) written = sinopia_png_load (out, 0, &error);
+    g_assert_no_error (error);
+    g_autofree guint8 *pixels = sinopia_png_image_to_rgb (written, NULL);
+    g_assert_cmpmem (pixels, SIDE * SIDE * 3, want->rgb, SIDE * SIDE * 3);
+    const SinopiaJsonNode *m;
+    g_autoptr (SinopiaJson) d = sinopia_test_png_method (written, &m);
+    if (v == 0)
+      g_assert_true (sinopia_json_get_bool (m, "reinit_from_inversion", &reinit, NULL) && reinit);
+    else
+      g_assert_cmpstr (sinopia_json_get_string (m, "name", NULL), ==, "masked-regeneration");
+  }
 
   const char *cases[][4] = {
     { "--mask", "SMALL", "a mask must have the image's size" },
     { "--skip-step", "-2", "must not be negative" },
     { "--steps", "0", "--steps must be between" },
+    { "--reinit-from-inversion", "--reinit", "two variants of one option" },
+    { "--no-cache", "--reinit", "--no-cache has no inversion and no cache" },
+    { "--no-cache", "--inversion-free", "--no-cache has no inversion and no cache" },
+    { "--no-cache", "--aligned-start", "--no-cache has no inversion and no cache" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char *value = strcmp (cases[i][1], "SMALL") == 0 ? small : cases[i][1];
@@ -690,6 +968,7 @@ test_cli (void)
     g_error ("bench inpaint failed: %s", r.err);
   g_assert_nonnull (strstr (r.out, "background PSNR beyond the band"));
   g_assert_nonnull (strstr (r.out, "/3), colour alone"));
+  g_assert_nonnull (strstr (r.out, "plain masked regeneration (no cache)"));
   sinopia_test_run_clear (&r);
 
   r = sinopia_test_run_cli ("inpaint", "--model", model_dir, "--image", in, "--mask", mp, "--out", bad, NULL);
@@ -714,11 +993,14 @@ main (int argc, char **argv)
   g_test_add_func ("/kv-edit/forward-option-errors", test_forward_option_errors);
   g_test_add_func ("/kv-edit/background-exact", test_background_exact);
   g_test_add_func ("/kv-edit/identity-inversion-free", test_identity_inversion_free);
+  g_test_add_func ("/kv-edit/constant-velocity", test_constant_velocity);
   g_test_add_func ("/kv-edit/cache-and-pairing", test_cache_and_pairing);
   g_test_add_func ("/kv-edit/cache-bytes-flux-dev", test_cache_bytes_flux_dev);
   g_test_add_func ("/kv-edit/cancel", test_cancel);
   g_test_add_func ("/kv-edit/blend-weights", test_blend_weights);
   g_test_add_func ("/kv-edit/inpaint", test_inpaint);
+  g_test_add_func ("/kv-edit/inpaint-no-cache", test_inpaint_no_cache);
+  g_test_add_func ("/kv-edit/no-cache-is-text-to-image", test_no_cache_is_text_to_image);
   g_test_add_func ("/kv-edit/inpaint-errors", test_inpaint_errors);
   g_test_add_func ("/kv-edit/cli", test_cli);
   int rc = g_test_run ();
