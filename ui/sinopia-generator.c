@@ -445,21 +445,21 @@ prepare (Run *run, const guint8 *input_rgb, GError **error)
   g_return_val_if_reached (FALSE);
 }
 
-gboolean
-sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composition,
-                       const SinopiaGenerationSettings *settings, const guint8 *input_rgb, GError **error)
+/* A run of the arguments (copied), with everything it needs checked; NULL with the reason. */
+static Run *
+run_new (SinopiaGenerator *self, const SinopiaComposition *composition, const SinopiaGenerationSettings *settings,
+         const guint8 *input_rgb, GError **error)
 {
-  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), FALSE);
   if (!self->model)
     {
       g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
                    self->state == SINOPIA_GENERATOR_LOADING ? "The model is still loading; try again in a moment."
                                                             : "No model is loaded.");
-      return FALSE;
+      return NULL;
     }
   if (!sinopia_generate_check_size (sinopia_model_info (self->model), composition->width, composition->height,
                                     error))
-    return FALSE;
+    return NULL;
   Run *run = g_atomic_rc_box_new0 (Run);
   g_weak_ref_init (&run->generator, self);
   g_mutex_init (&run->lock);
@@ -472,8 +472,31 @@ sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composi
   if (!prepare (run, input_rgb, error))
     {
       run_unref (run);
-      return FALSE;
+      return NULL;
     }
+  return run;
+}
+
+gboolean
+sinopia_generator_check (SinopiaGenerator *self, const SinopiaComposition *composition,
+                         const SinopiaGenerationSettings *settings, const guint8 *input_rgb, GError **error)
+{
+  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), FALSE);
+  Run *run = run_new (self, composition, settings, input_rgb, error);
+  if (!run)
+    return FALSE;
+  run_unref (run);
+  return TRUE;
+}
+
+gboolean
+sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composition,
+                       const SinopiaGenerationSettings *settings, const guint8 *input_rgb, GError **error)
+{
+  g_return_val_if_fail (SINOPIA_IS_GENERATOR (self), FALSE);
+  Run *run = run_new (self, composition, settings, input_rgb, error);
+  if (!run)
+    return FALSE;
   self->current = run;
   g_clear_pointer (&self->current_job, sinopia_job_unref);
   self->current_job = sinopia_worker_submit (self->worker, run_job, run, run_unref, SINOPIA_JOB_REPLACE);

@@ -51,6 +51,11 @@ const SinopiaModelInfo *sinopia_generator_get_model_info (SinopiaGenerator *self
 gboolean sinopia_generator_run (SinopiaGenerator *self, const SinopiaComposition *composition,
                                 const SinopiaGenerationSettings *settings, const guint8 *input_rgb,
                                 GError **error);
+/* Whether sinopia_generator_run would start with these arguments, by the same checks; nothing
+ * runs. FALSE with the error sinopia_generator_run would give. */
+gboolean sinopia_generator_check (SinopiaGenerator *self, const SinopiaComposition *composition,
+                                  const SinopiaGenerationSettings *settings, const guint8 *input_rgb,
+                                  GError **error);
 /* Cancels the running generation; "finished" follows with a cancelled error. */
 void sinopia_generator_cancel (SinopiaGenerator *self);
 
