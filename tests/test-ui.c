@@ -94,6 +94,62 @@ type_into (SinopiaWindow *window, const char *name, guint nth, const char *text)
   gtk_editable_set_text (GTK_EDITABLE (entry), text);
 }
 
+static gboolean
+has_label_with (GtkWidget *widget, const char *text)
+{
+  if (GTK_IS_LABEL (widget) && strstr (gtk_label_get_label (GTK_LABEL (widget)), text))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child; child = gtk_widget_get_next_sibling (child))
+    if (has_label_with (child, text))
+      return TRUE;
+  return FALSE;
+}
+
+static AdwToastOverlay *
+find_toast_overlay (GtkWidget *root)
+{
+  if (ADW_IS_TOAST_OVERLAY (root))
+    return ADW_TOAST_OVERLAY (root);
+  for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
+    {
+      AdwToastOverlay *found = find_toast_overlay (child);
+      if (found)
+        return found;
+    }
+  return NULL;
+}
+
+/* A toast on screen whose text contains `text`. The overlay's children besides its content are
+ * the toasts it shows; one fading out no longer takes input (its fade can take long on a loaded
+ * machine), and a queued one has no widget until its turn. */
+typedef struct {
+  SinopiaWindow *window;
+  const char *text;
+} ToastQuery;
+
+static gboolean
+toast_shown (gpointer data)
+{
+  const ToastQuery *q = data;
+  AdwToastOverlay *overlay = find_toast_overlay (GTK_WIDGET (q->window));
+  g_assert_nonnull (overlay);
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (overlay)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (child != adw_toast_overlay_get_child (overlay) && gtk_widget_get_can_target (child)
+        && has_label_with (child, q->text))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+toast_gone (gpointer data)
+{
+  return !toast_shown (data);
+}
+
+/* Well within a toast's own 6 s. */
+#define TOAST_GONE_S 2.0
+
 static SinopiaWindow *
 open_window (void)
 {
@@ -534,6 +590,8 @@ test_open_png_crops (void)
   g_autoptr (GError) error = NULL;
   g_assert_true (sinopia_png_save_rgb (path, rgb, 130, 100, NULL, &error));
   SinopiaWindow *window = open_window ();
+  g_autofree char *empty = temp_uri ("sinopia-test-ui-empty.sinopia");
+  activate (window, "save-uri", g_variant_new_string (empty));
   activate (window, "new-region", NULL);
   g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
   activate (window, "open-uri", g_variant_new_string (uri));
@@ -570,6 +628,18 @@ test_open_png_crops (void)
   g_assert_true (dropped);
   g_assert_cmpuint (p->composition->width, ==, 128);
   g_assert_nonnull (p->input_rgb);
+
+  /* the crop notes are about this document: another project replacing it takes them away,
+   * the one shown and the one queued behind it */
+  ToastQuery cropped = { window, "Cropped 130 × 100" };
+  g_assert_true (toast_shown (&cropped));
+  activate (window, "open-uri", g_variant_new_string (empty));
+  g_assert_null (sinopia_document_get_project (sinopia_window_get_document (window))->input_rgb);
+  g_assert_true (wait_until (toast_gone, &cropped, TOAST_GONE_S));
+  spin (0.5);
+  g_assert_false (toast_shown (&cropped));
+  g_autofree char *empty_path = g_filename_from_uri (empty, NULL, NULL);
+  g_unlink (empty_path);
 
   /* an unreadable file leaves the document as it was */
   g_autofree char *bad = temp_uri ("sinopia-test-ui-missing.png");
@@ -879,6 +949,8 @@ test_generate_regions (void)
       activate (window, "delete-region", NULL);
       c = sinopia_document_get_composition (document);
     }
+  /* the refusal went with its reason, so the screenshots below do not show it */
+  g_assert_true (wait_until (toast_gone, &(ToastQuery) { window, "regions have a prompt" }, TOAST_GONE_S));
   activate (window, "mode", g_variant_new_string ("inpaint"));
   activate (window, "tool", g_variant_new_string ("brush"));
   sinopia_canvas_set_brush_size (sinopia_window_get_canvas (window), 12);
@@ -939,6 +1011,59 @@ test_generate_regions (void)
   spin (0.2);
   g_assert_cmpuint (reports.finished, ==, 0);
   unwatch (window, &reports);
+  close_window (window);
+}
+
+/* A refused Generate's toast follows the document: it tells the current reason, goes as soon as
+ * the reason is gone, and goes with the document when another project replaces it. */
+static void
+test_refusal_follows_document (void)
+{
+  if (!have_model ())
+    {
+      g_test_skip ("no model");
+      return;
+    }
+  SinopiaWindow *window = open_ready_window ();
+  SinopiaDocument *document = sinopia_window_get_document (window);
+  g_autofree char *empty = temp_uri ("sinopia-test-ui-refusal.sinopia");
+  activate (window, "save-uri", g_variant_new_string (empty));
+  activate (window, "tool", g_variant_new_string ("rectangle"));
+  for (guint i = 0; i < SINOPIA_MAX_REGIONS + 2; i++)
+    {
+      double x = 2 + 12.0 * i;
+      sinopia_canvas_drag (sinopia_window_get_canvas (window), (double[]) { x, 10, x + 10, 30 }, 2);
+      type_into (window, "region-prompt", i, "a yellow star");
+    }
+  g_autofree char *too_many = g_strdup_printf ("%d regions have a prompt", SINOPIA_MAX_REGIONS + 2);
+  g_autofree char *one_less = g_strdup_printf ("%d regions have a prompt", SINOPIA_MAX_REGIONS + 1);
+  ToastQuery refusal = { window, too_many }, updated = { window, one_less }, any = { window, "regions have a prompt" };
+  activate (window, "generate", NULL);
+  g_assert_cmpint (sinopia_generator_get_state (sinopia_window_get_generator (window)), ==, SINOPIA_GENERATOR_READY);
+  g_assert_true (toast_shown (&refusal));
+  /* asked again (Live does on every edit), the same reason is not queued twice */
+  activate (window, "generate", NULL);
+  /* hiding a region changes the count the toast tells */
+  const SinopiaComposition *c = sinopia_document_get_composition (document);
+  sinopia_document_set_region_visible (document, ((SinopiaDocRegion *) g_ptr_array_index (c->regions, 0))->id, FALSE);
+  g_assert_true (toast_shown (&updated));
+  g_assert_false (toast_shown (&refusal));
+  /* hiding another makes Generate possible: the toast goes long before its timeout, and no copy follows */
+  sinopia_document_set_region_visible (document, ((SinopiaDocRegion *) g_ptr_array_index (c->regions, 1))->id, FALSE);
+  g_assert_true (wait_until (toast_gone, &any, TOAST_GONE_S));
+  spin (0.5);
+  g_assert_false (toast_shown (&any));
+
+  /* refused again, then another project replaces the document: the toast about the old one goes */
+  activate (window, "undo", NULL);
+  activate (window, "undo", NULL);
+  activate (window, "generate", NULL);
+  g_assert_true (toast_shown (&refusal));
+  activate (window, "open-uri", g_variant_new_string (empty));
+  g_assert_cmpuint (sinopia_document_get_composition (document)->regions->len, ==, 0);
+  g_assert_true (wait_until (toast_gone, &any, TOAST_GONE_S));
+  g_autofree char *path = g_filename_from_uri (empty, NULL, NULL);
+  g_unlink (path);
   close_window (window);
 }
 
@@ -1245,6 +1370,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/autosave/recovery", test_autosave_recovery);
   g_test_add_func ("/ui/preferences/bound-and-errors", test_preferences);
   g_test_add_func ("/ui/generate/regions", test_generate_regions);
+  g_test_add_func ("/ui/generate/refusal-follows-document", test_refusal_follows_document);
   g_test_add_func ("/ui/generate/cancel-midway", test_cancel_midway);
   g_test_add_func ("/ui/generate/live-debounce", test_live_debounce);
   g_test_add_func ("/ui/generate/close-during-generation", test_close_during_generation);

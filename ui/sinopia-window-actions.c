@@ -403,8 +403,7 @@ recover_cb (GSimpleAction *action, GVariant *parameter, gpointer data)
       _sinopia_window_toast (self, text);
       return;
     }
-  sinopia_generator_cancel (self->generator);
-  sinopia_document_set_project (self->document, project);
+  _sinopia_window_set_project (self, project);
   sinopia_document_set_modified (self->document, TRUE);
   g_remove (path);
 }

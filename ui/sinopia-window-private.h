@@ -20,6 +20,8 @@ struct _SinopiaWindow {
   gboolean syncing;          /* widgets are being set from the document */
   gint64 run_start;          /* when the running generation was asked for */
   double first_preview_s;    /* seconds from the request to its first preview, −1 before it */
+  GPtrArray *document_toasts; /* AdwToast: the toasts about this document not yet dismissed */
+  AdwToast *refusal;          /* one of them: why Generate was refused, while that still holds */
 
   /* template children */
   AdwWindowTitle *window_title;
@@ -47,6 +49,9 @@ void _sinopia_window_update_actions (SinopiaWindow *self);
 /* sinopia-window.c */
 void _sinopia_window_generate (SinopiaWindow *self, gboolean live);
 void _sinopia_window_toast (SinopiaWindow *self, const char *message);
+/* Replaces the document's project (transfer full), dropping what belonged to the old one: its
+ * running generation and its toasts. */
+void _sinopia_window_set_project (SinopiaWindow *self, SinopiaProject *project);
 void _sinopia_window_show_error (SinopiaWindow *self, const GError *error);
 /* The image the canvas shows (before/after aware). */
 void _sinopia_window_refresh_image (SinopiaWindow *self);

@@ -18,6 +18,7 @@
 #define DEFAULT_LIVE_DELAY_MS 300
 #define AUTOSAVE_DELAY_S 2
 #define THUMBNAIL_SIZE 64
+#define TOAST_TIMEOUT_S 6
 
 G_DEFINE_FINAL_TYPE (SinopiaWindow, sinopia_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -37,15 +38,128 @@ void
 _sinopia_window_toast (SinopiaWindow *self, const char *message)
 {
   AdwToast *toast = adw_toast_new (message);
-  adw_toast_set_timeout (toast, 6);
+  adw_toast_set_timeout (toast, TOAST_TIMEOUT_S);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+/* libadwaita 1.2 crashes when a toast that replaced another one is dismissed in the first 200 ms
+ * of its fade-in: its fade-out then ends first and frees what the fade-in's end still reads
+ * (fixed in 1.3, libadwaita commit 1674ebc9). A toast on screen is therefore dismissed once any
+ * fade-in is over; a queued one has no animation yet and goes at once. */
+#define TOAST_FADE_IN_MS 500
+
+/* Whether the overlay shows `toast` (or fades it out): one of its children is that toast's. */
+static gboolean
+toast_on_screen (SinopiaWindow *self, AdwToast *toast)
+{
+  GtkWidget *content = adw_toast_overlay_get_child (self->toast_overlay);
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->toast_overlay)); child;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (child == content)
+        continue;
+      /* a libadwaita without the toast widgets' property: assume the worst */
+      if (!g_object_class_find_property (G_OBJECT_GET_CLASS (child), "toast"))
+        return TRUE;
+      g_autoptr (AdwToast) shown = NULL;
+      g_object_get (child, "toast", &shown, NULL);
+      if (shown == toast)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+static gboolean
+dismiss_later (gpointer toast)
+{
+  adw_toast_dismiss (toast);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+dismiss_toast (SinopiaWindow *self, AdwToast *toast)
+{
+  if (toast_on_screen (self, toast))
+    g_timeout_add_full (G_PRIORITY_DEFAULT, TOAST_FADE_IN_MS, dismiss_later, g_object_ref (toast), g_object_unref);
+  else
+    adw_toast_dismiss (toast);
+}
+
+static void
+on_document_toast_dismissed (AdwToast *toast, SinopiaWindow *self)
+{
+  if (self->refusal == toast)
+    self->refusal = NULL;
+  g_ptr_array_remove (self->document_toasts, toast);
+}
+
+/* A toast about the document's content (a refused Generate, a result's warnings, an import
+ * note): it goes when another project replaces the document, as it would describe the wrong one
+ * then. (transfer none) the toast, valid until it is dismissed. */
+static AdwToast *
+add_document_toast (SinopiaWindow *self, const char *message)
+{
+  AdwToast *toast = adw_toast_new (message);
+  adw_toast_set_timeout (toast, TOAST_TIMEOUT_S);
+  g_ptr_array_add (self->document_toasts, g_object_ref (toast));
+  g_signal_connect (toast, "dismissed", G_CALLBACK (on_document_toast_dismissed), self);
+  adw_toast_overlay_add_toast (self->toast_overlay, toast);
+  return toast;
 }
 
 void
 _sinopia_window_show_error (SinopiaWindow *self, const GError *error)
 {
   g_autofree char *text = g_strdup_printf ("%s %s", error->message, sinopia_generator_error_advice (error));
-  _sinopia_window_toast (self, text);
+  add_document_toast (self, text);
+}
+
+/* Stops following a toast about the document and takes it away. */
+static void
+drop_document_toast (SinopiaWindow *self, AdwToast *toast)
+{
+  g_signal_handlers_disconnect_by_data (toast, self);
+  if (self->refusal == toast)
+    self->refusal = NULL;
+  dismiss_toast (self, toast);
+  g_ptr_array_remove (self->document_toasts, toast);
+}
+
+/* Why Generate was refused. Live asks again on every edit: the same reason is not queued twice. */
+static void
+refuse (SinopiaWindow *self, const char *reason)
+{
+  if (self->refusal && !g_strcmp0 (adw_toast_get_title (self->refusal), reason))
+    return;
+  if (self->refusal)
+    drop_document_toast (self, self->refusal);
+  self->refusal = add_document_toast (self, reason);
+}
+
+/* The refusal follows the document: it goes once Generate would start, and says the current
+ * reason while there is one (a count of regions changes as they are hidden), so it never
+ * describes a document the user has already corrected. */
+static void
+recheck_refusal (SinopiaWindow *self)
+{
+  if (!self->refusal)
+    return;
+  g_autoptr (GError) error = NULL;
+  const SinopiaProject *p = sinopia_document_get_project (self->document);
+  if (sinopia_generator_check (self->generator, p->composition, &p->settings, p->input_rgb, &error))
+    drop_document_toast (self, self->refusal);
+  else if (g_strcmp0 (adw_toast_get_title (self->refusal), error->message))
+    adw_toast_set_title (self->refusal, error->message);
+}
+
+void
+_sinopia_window_set_project (SinopiaWindow *self, SinopiaProject *project)
+{
+  /* a result still coming belongs to the project that was open */
+  sinopia_generator_cancel (self->generator);
+  while (self->document_toasts->len)
+    drop_document_toast (self, g_ptr_array_index (self->document_toasts, self->document_toasts->len - 1));
+  sinopia_document_set_project (self->document, project);
 }
 
 static GdkTexture *
@@ -368,6 +482,7 @@ on_document_changed (SinopiaDocument *document, guint what, SinopiaWindow *self)
     _sinopia_window_refresh_image (self);
   sync_selection (self);
   self->syncing = FALSE;
+  recheck_refusal (self);
   if (what & SINOPIA_CHANGE_COMPOSITION)
     schedule_live (self);
   schedule_autosave (self);
@@ -391,7 +506,7 @@ _sinopia_window_generate (SinopiaWindow *self, gboolean live)
   const SinopiaProject *p = sinopia_document_get_project (self->document);
   if (!sinopia_generator_run (self->generator, p->composition, s, p->input_rgb, &error))
     {
-      _sinopia_window_toast (self, error->message);
+      refuse (self, error->message);
       return;
     }
   self->run_start = g_get_monotonic_time ();
@@ -442,7 +557,7 @@ on_finished (SinopiaGenerator *generator, gpointer image_data, GBytes *png, cons
   item->png = png ? g_bytes_ref (png) : NULL;
   sinopia_document_add_history (self->document, item);
   for (char **w = image->warnings; *w; w++)
-    _sinopia_window_toast (self, *w);
+    add_document_toast (self, *w);
 }
 
 static void
@@ -467,8 +582,9 @@ on_generator_state (SinopiaWindow *self)
     {
       SinopiaProject *fresh = sinopia_project_new (info->native_width, info->native_height);
       fresh->settings.steps = setting_uint (self, "default-steps", 0);
-      sinopia_document_set_project (self->document, fresh);
+      _sinopia_window_set_project (self, fresh);
     }
+  recheck_refusal (self);
   _sinopia_window_update_actions (self);
 }
 
@@ -646,9 +762,7 @@ sinopia_window_open_file (SinopiaWindow *self, GFile *file)
           _sinopia_window_toast (self, text);
           return;
         }
-      /* a result still coming belongs to the project that was open */
-      sinopia_generator_cancel (self->generator);
-      sinopia_document_set_project (self->document, project);
+      _sinopia_window_set_project (self, project);
       g_set_object (&self->file, file);
       sync_title (self);
       return;
@@ -666,7 +780,7 @@ sinopia_window_open_file (SinopiaWindow *self, GFile *file)
   g_autoptr (GBytes) png = sinopia_png_encode_rgb (rgb, width, height, NULL, NULL);
   sinopia_document_set_input (self->document, rgb, png, width, height);
   if (note)
-    _sinopia_window_toast (self, note);
+    add_document_toast (self, note);
 }
 
 void
@@ -700,6 +814,14 @@ sinopia_window_dispose (GObject *object)
   SinopiaWindow *self = SINOPIA_WINDOW (object);
   g_clear_handle_id (&self->autosave_id, g_source_remove);
   g_clear_handle_id (&self->live_id, g_source_remove);
+  /* the overlay dismisses them as it goes */
+  if (self->document_toasts)
+    {
+      for (guint i = 0; i < self->document_toasts->len; i++)
+        g_signal_handlers_disconnect_by_data (g_ptr_array_index (self->document_toasts, i), self);
+      g_clear_pointer (&self->document_toasts, g_ptr_array_unref);
+      self->refusal = NULL;
+    }
   /* unsaved work stays in the autosave, which the next start offers to restore */
   if (self->document && sinopia_document_get_modified (self->document))
     autosave_now (self);
@@ -772,6 +894,7 @@ sinopia_window_init (SinopiaWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->first_preview_s = -1;
+  self->document_toasts = g_ptr_array_new_with_free_func (g_object_unref);
   g_autofree char *dir = sinopia_window_autosave_dir ();
   g_autofree char *name = g_strdup_printf ("%" G_GINT64_FORMAT "-%d-%p" SINOPIA_PROJECT_EXTENSION,
                                            g_get_real_time (), (int) getpid (), (void *) self);
