@@ -105,14 +105,14 @@ has_label_with (GtkWidget *widget, const char *text)
   return FALSE;
 }
 
-static AdwToastOverlay *
-find_toast_overlay (GtkWidget *root)
+static GtkWidget *
+find_type (GtkWidget *root, GType type)
 {
-  if (ADW_IS_TOAST_OVERLAY (root))
-    return ADW_TOAST_OVERLAY (root);
+  if (G_TYPE_CHECK_INSTANCE_TYPE (root, type))
+    return root;
   for (GtkWidget *child = gtk_widget_get_first_child (root); child; child = gtk_widget_get_next_sibling (child))
     {
-      AdwToastOverlay *found = find_toast_overlay (child);
+      GtkWidget *found = find_type (child, type);
       if (found)
         return found;
     }
@@ -131,7 +131,7 @@ static gboolean
 toast_shown (gpointer data)
 {
   const ToastQuery *q = data;
-  AdwToastOverlay *overlay = find_toast_overlay (GTK_WIDGET (q->window));
+  AdwToastOverlay *overlay = ADW_TOAST_OVERLAY (find_type (GTK_WIDGET (q->window), ADW_TYPE_TOAST_OVERLAY));
   g_assert_nonnull (overlay);
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (overlay)); child;
        child = gtk_widget_get_next_sibling (child))
@@ -248,6 +248,8 @@ on_preview (SinopiaGenerator *generator, GdkTexture *texture, guint step, guint 
       if (r->cancel_on_preview)
         activate (r->window, "cancel", NULL);
     }
+  /* the progress shows the work now: a spinning spinner would redraw the window every frame */
+  g_assert_false (gtk_spinner_get_spinning (GTK_SPINNER (find_type (GTK_WIDGET (r->window), GTK_TYPE_SPINNER))));
   g_assert_cmpuint (step, >=, 1);
   g_assert_cmpuint (step, <=, n_steps);
   g_assert_true (isfinite (eta) && eta >= 0);
