@@ -91,6 +91,9 @@ cli_inpaint (int argc, char **argv)
     return usage ("--no-cache has no inversion and no cache: it takes none of --reinit, "
                   "--reinit-from-inversion, --inversion-free, --aligned-start, --attn-mask, --inversion-guidance "
                   "and --attn-scale");
+  if (inversion_free && (reinit || reinit_inverted || aligned))
+    return usage ("--inversion-free starts from the input itself: it takes none of --reinit, "
+                  "--reinit-from-inversion and --aligned-start");
   if (steps != -1 && (steps < 1 || steps > (int) SINOPIA_MODEL_MAX_STEPS))
     return usage ("--steps must be between 1 and %u", SINOPIA_MODEL_MAX_STEPS);
   if (skip < -1 || (!isnan (guidance) && !isfinite (guidance)) || (!isnan (inv_guidance) && !isfinite (inv_guidance)) ||

@@ -78,6 +78,9 @@ check_params (const SinopiaModelInfo *info, const SinopiaInpaintParams *p, GErro
     return input_error (error, "The no-cache baseline has no inversion and no cache: it takes no re-init, aligned "
                                "start, mask-guided inversion, inversion-free variant, inversion guidance or "
                                "attention scale");
+  if (p->inversion_free && (p->reinit > 0 || p->aligned_start))
+    return input_error (error, "The inversion-free variant starts from the input itself: it takes no re-init and no "
+                               "aligned start");
   return sinopia_generate_check_size (info, p->width, p->height, error);
 }
 

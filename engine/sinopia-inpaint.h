@@ -52,7 +52,7 @@ typedef struct {
   int reinit;
   gboolean aligned_start;      /* start from the inverted latent at τ_skip (sinopia-kv-edit.h) */
   gboolean attn_mask;          /* mask-guided inversion */
-  gboolean inversion_free;     /* the variant with one step's cache */
+  gboolean inversion_free;     /* the variant with one step's cache; no re-init or aligned start */
   gboolean no_cache;           /* the baseline: plain masked regeneration */
   gboolean preview;            /* step callbacks carry an RGB preview */
 } SinopiaInpaintParams;

@@ -860,6 +860,17 @@ test_inpaint_errors (void)
   p.no_cache = FALSE;
   p.source_prompt = "a";
 
+  /* the inversion-free variant has no inverted latent to re-init from or align to */
+  p.inversion_free = TRUE;
+  for (guint i = 0; i < 3; i++) {
+    p.reinit = i == 0 ? SINOPIA_KV_EDIT_REINIT_INPUT : i == 1 ? SINOPIA_KV_EDIT_REINIT_INVERSION : -1;
+    p.aligned_start = i == 2;
+    expect_inpaint_error (&p, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT, "no re-init and no aligned start");
+  }
+  p.reinit = -1;
+  p.aligned_start = FALSE;
+  p.inversion_free = FALSE;
+
   /* cancelled before the autoencoder's first submission */
   p.mask = some;
   gint flag = 1;
@@ -952,6 +963,8 @@ test_cli (void)
     { "--no-cache", "--reinit", "--no-cache has no inversion and no cache" },
     { "--no-cache", "--inversion-free", "--no-cache has no inversion and no cache" },
     { "--no-cache", "--aligned-start", "--no-cache has no inversion and no cache" },
+    { "--inversion-free", "--reinit", "--inversion-free starts from the input itself" },
+    { "--inversion-free", "--aligned-start", "--inversion-free starts from the input itself" },
   };
   for (guint i = 0; i < G_N_ELEMENTS (cases); i++) {
     const char *value = strcmp (cases[i][1], "SMALL") == 0 ? small : cases[i][1];
