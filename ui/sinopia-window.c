@@ -34,10 +34,19 @@ setting_uint (SinopiaWindow *self, const char *key, guint fallback)
   return self->settings ? g_settings_get_uint (self->settings, key) : fallback;
 }
 
+/* libadwaita 1.2 reads a toast's title as Pango markup: a file name or an error message with
+ * '&' or '<' would show wrong or not at all. */
+static AdwToast *
+toast_new_plain (const char *message)
+{
+  g_autofree char *title = g_markup_escape_text (message, -1);
+  return adw_toast_new (title);
+}
+
 void
 _sinopia_window_toast (SinopiaWindow *self, const char *message)
 {
-  AdwToast *toast = adw_toast_new (message);
+  AdwToast *toast = toast_new_plain (message);
   adw_toast_set_timeout (toast, TOAST_TIMEOUT_S);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
@@ -99,7 +108,7 @@ on_document_toast_dismissed (AdwToast *toast, SinopiaWindow *self)
 static AdwToast *
 add_document_toast (SinopiaWindow *self, const char *message)
 {
-  AdwToast *toast = adw_toast_new (message);
+  AdwToast *toast = toast_new_plain (message);
   adw_toast_set_timeout (toast, TOAST_TIMEOUT_S);
   g_ptr_array_add (self->document_toasts, g_object_ref (toast));
   g_signal_connect (toast, "dismissed", G_CALLBACK (on_document_toast_dismissed), self);
@@ -148,8 +157,12 @@ recheck_refusal (SinopiaWindow *self)
   const SinopiaProject *p = sinopia_document_get_project (self->document);
   if (sinopia_generator_check (self->generator, p->composition, &p->settings, p->input_rgb, &error))
     drop_document_toast (self, self->refusal);
-  else if (g_strcmp0 (adw_toast_get_title (self->refusal), error->message))
-    adw_toast_set_title (self->refusal, error->message);
+  else
+    {
+      g_autofree char *title = g_markup_escape_text (error->message, -1);
+      if (g_strcmp0 (adw_toast_get_title (self->refusal), title))
+        adw_toast_set_title (self->refusal, title);
+    }
 }
 
 void
