@@ -1120,6 +1120,59 @@ test_cancel_midway (void)
 }
 
 static gboolean
+has_preview (gpointer data)
+{
+  return ((Reports *) data)->previews > 0;
+}
+
+/* Opening a project during a generation: the run belongs to the old document, so nothing it
+ * reports afterwards (not even a result already on its way) reaches the new one's history. */
+static void
+test_open_during_generation (void)
+{
+  if (!have_model ())
+    {
+      g_test_skip ("no model");
+      return;
+    }
+  SinopiaWindow *window = open_ready_window ();
+  SinopiaDocument *document = sinopia_window_get_document (window);
+  g_autoptr (SinopiaProject) other = sinopia_project_new (128, 128);
+  g_autofree char *path = g_build_filename (g_get_tmp_dir (), "sinopia-test-ui-other.sinopia", NULL);
+  g_autoptr (GError) error = NULL;
+  g_assert_true (sinopia_project_save (other, path, &error));
+  g_autofree char *uri = g_filename_to_uri (path, NULL, NULL);
+
+  type_into (window, "base-prompt", 0, "a red circle on a blue background");
+  sinopia_document_get_settings (document)->steps = 200;
+  sinopia_document_changed (document, SINOPIA_CHANGE_SETTINGS);
+  Reports reports;
+  watch (window, &reports);
+  activate (window, "generate", NULL);
+  g_assert_true (wait_until (has_preview, &reports, 120));
+  activate (window, "open-uri", g_variant_new_string (uri));
+  SinopiaGenerator *generator = sinopia_window_get_generator (window);
+  g_assert_cmpint (sinopia_generator_get_state (generator), ==, SINOPIA_GENERATOR_READY);
+  g_assert_false (g_action_group_get_action_enabled (G_ACTION_GROUP (window), "cancel"));
+  /* long enough for the cancelled run to end between two steps and report, were it heard */
+  spin (3.0);
+  g_assert_cmpuint (reports.finished, ==, 0);
+  g_assert_cmpuint (sinopia_document_get_project (document)->history->len, ==, 0);
+  g_assert_false (gtk_widget_get_visible (find_type (GTK_WIDGET (window), GTK_TYPE_PROGRESS_BAR)));
+
+  /* the window generates for the new document */
+  sinopia_document_get_settings (document)->steps = 3;
+  sinopia_document_changed (document, SINOPIA_CHANGE_SETTINGS);
+  activate (window, "generate", NULL);
+  g_assert_true (wait_until (finished_once, &reports, 120));
+  g_assert_cmpuint (reports.succeeded, ==, 1);
+  g_assert_cmpuint (sinopia_document_get_project (document)->history->len, ==, 1);
+  unwatch (window, &reports);
+  g_unlink (path);
+  close_window (window);
+}
+
+static gboolean
 finished_twice (gpointer data)
 {
   return ((Reports *) data)->succeeded >= 2;
@@ -1376,6 +1429,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/generate/regions", test_generate_regions);
   g_test_add_func ("/ui/generate/refusal-follows-document", test_refusal_follows_document);
   g_test_add_func ("/ui/generate/cancel-midway", test_cancel_midway);
+  g_test_add_func ("/ui/generate/open-during-generation", test_open_during_generation);
   g_test_add_func ("/ui/generate/live-debounce", test_live_debounce);
   g_test_add_func ("/ui/generate/close-during-generation", test_close_during_generation);
   g_test_add_func ("/ui/bench/live-latency", test_live_latency);

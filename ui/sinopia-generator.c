@@ -512,6 +512,19 @@ sinopia_generator_cancel (SinopiaGenerator *self)
     sinopia_job_cancel (self->current_job);
 }
 
+void
+sinopia_generator_discard (SinopiaGenerator *self)
+{
+  g_return_if_fail (SINOPIA_IS_GENERATOR (self));
+  if (!self->current)
+    return;
+  /* the cancelled job stays referenced until the next run replaces it, so this never waits for
+   * the worker; its reports find another current run, or none, and are ignored */
+  sinopia_job_cancel (self->current_job);
+  self->current = NULL;
+  set_state (self, SINOPIA_GENERATOR_READY, NULL);
+}
+
 /* ---- object ---- */
 
 static void

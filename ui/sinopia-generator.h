@@ -58,6 +58,9 @@ gboolean sinopia_generator_check (SinopiaGenerator *self, const SinopiaCompositi
                                   GError **error);
 /* Cancels the running generation; "finished" follows with a cancelled error. */
 void sinopia_generator_cancel (SinopiaGenerator *self);
+/* Cancels the running generation and drops what it would still report (previews, "finished",
+ * even a result already on its way): for when the document it was started for is gone. */
+void sinopia_generator_discard (SinopiaGenerator *self);
 
 /* What the user can do about an engine error, one sentence (never NULL). */
 const char *sinopia_generator_error_advice (const GError *error);

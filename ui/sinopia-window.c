@@ -168,8 +168,10 @@ recheck_refusal (SinopiaWindow *self)
 void
 _sinopia_window_set_project (SinopiaWindow *self, SinopiaProject *project)
 {
-  /* a result still coming belongs to the project that was open */
-  sinopia_generator_cancel (self->generator);
+  /* a result still coming belongs to the project that was open, not to this one's history */
+  sinopia_generator_discard (self->generator);
+  gtk_widget_set_visible (GTK_WIDGET (self->progress_bar), FALSE);
+  gtk_label_set_label (self->eta_label, "");
   while (self->document_toasts->len)
     drop_document_toast (self, g_ptr_array_index (self->document_toasts, self->document_toasts->len - 1));
   sinopia_document_set_project (self->document, project);
