@@ -1103,7 +1103,8 @@ sinopia_analyze (const guint8 *rgb, guint width, guint height, const SinopiaScen
   for (gsize i = 0; i < n; i++)
     label[i] = (guint8) mix_label (a.bg, out->background, rgb + i * 3);
   out->expected_background = scene->background;
-  out->background_ok = scene->background < 0 || scene->background == out->background;
+  out->plain_background = out->background_share >= SINOPIA_ANALYZE_MIN_BORDER_SHARE;
+  out->background_ok = out->plain_background && (scene->background < 0 || scene->background == out->background);
 
   gint8 *owner = g_new (gint8, n);
   guint8 *core = g_new0 (guint8, n);
@@ -1121,7 +1122,10 @@ sinopia_analyze (const guint8 *rgb, guint width, guint height, const SinopiaScen
   out->n_objects = scene->n_objects;
   out->objects = g_new0 (SinopiaObjectResult, MAX (scene->n_objects, 1));
   for (guint k = 0; k < scene->n_objects; k++)
-    match_object (&a, &scene->objects[k], used, &out->objects[k]);
+    if (out->plain_background)
+      match_object (&a, &scene->objects[k], used, &out->objects[k]);
+    else
+      out->objects[k].expected = scene->objects[k];
 
   out->extra = g_new0 (SinopiaBlob, MAX (n_regions, 1));
   g_autofree gboolean *one = g_new0 (gboolean, MAX (n_regions, 1));
@@ -1234,7 +1238,7 @@ sinopia_analysis_to_json (const SinopiaAnalysis *an)
   g_string_append_printf (s, ", \"rgb\": [%u, %u, %u], \"border_share\": ", an->background_rgb[0],
                           an->background_rgb[1], an->background_rgb[2]);
   append_number (s, an->background_share, 3);
-  g_string_append (s, ", \"expected\": ");
+  g_string_append_printf (s, ", \"plain\": %s, \"expected\": ", an->plain_background ? "true" : "false");
   append_name (s, sinopia_colour_name (an->expected_background));
   g_string_append_printf (s, ", \"ok\": %s}, \"objects\": [", an->background_ok ? "true" : "false");
   guint found = 0, shapes = 0, sizes = 0;

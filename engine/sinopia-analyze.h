@@ -6,7 +6,10 @@
  *
  * Method.
  * - Background: the colour prototype most of the image's border (two pixels wide) is nearest
- *   to; its measured colour B is the per-channel median of those border pixels.
+ *   to; its measured colour B is the per-channel median of those border pixels. It is plain
+ *   when that colour holds at least SINOPIA_ANALYZE_MIN_BORDER_SHARE of the border; otherwise
+ *   (noise, confetti) there is no background to find objects against: the background is not
+ *   right and no object is found.
  * - Pixel labels: each pixel gets the colour whose mixing line from B explains it best (distance
  *   from the line, plus a penalty for the part of the colour it leaves out), or the background
  *   below coverage 0.35. So an anti-aliased or blurred red-over-blue pixel is red, not purple,
@@ -95,6 +98,10 @@ gboolean sinopia_colour_prototype (int colour, guint8 rgb[3]);
 
 /* The blobs' minimum area, a fraction of the image: below a small star's area (~87 px at 128²). */
 #define SINOPIA_ANALYZE_MIN_AREA 0.002
+/* A plain background's least share of the border: a world scene keeps well over half of it
+ * even with three large objects on the border cells (an eighth each at most); an untrained
+ * model's confetti gives its most common colour about a quarter. */
+#define SINOPIA_ANALYZE_MIN_BORDER_SHARE 0.5
 /* Scenes with more objects are rejected. */
 #define SINOPIA_SCENE_MAX_OBJECTS 64
 
@@ -162,7 +169,9 @@ typedef struct {
   guint8 background_rgb[3];   /* measured */
   double background_share;    /* fraction of the border nearest to `background` */
   int expected_background;    /* from the scene, -1 when not given */
-  gboolean background_ok;     /* background == expected_background (TRUE when none was expected) */
+  gboolean plain_background;  /* background_share ≥ SINOPIA_ANALYZE_MIN_BORDER_SHARE */
+  /* plain, and background == expected_background (TRUE when none was expected) */
+  gboolean background_ok;
   guint n_objects;
   SinopiaObjectResult *objects; /* in the scene's order */
   guint n_extra;
@@ -179,7 +188,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (SinopiaAnalysis, sinopia_analysis_free)
 
 /* The analysis as one line of JSON. Returns (transfer full, g_free) UTF-8 text:
  *   {"width", "height",
- *    "background": {"colour", "rgb", "border_share", "expected" (or null), "ok"},
+ *    "background": {"colour", "rgb", "border_share", "plain", "expected" (or null), "ok"},
  *    "objects": [{"expected": {"colour", "shape", "size" (null when not given), and "cell" +
  *                              "position" or "bbox" when given},
  *                 "found", "shape_ok", "size_ok",

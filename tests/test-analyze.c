@@ -455,6 +455,42 @@ test_plain (void)
   g_assert_cmpuint (a->n_extra, ==, 0);
 }
 
+/* Confetti (what an untrained model paints): 4-pixel cells of random prototypes, the expected
+ * ones among them everywhere. No colour holds the border, so nothing is found. */
+static void
+test_confetti (void)
+{
+  const char *json = "{\"background\": {\"colour\": \"blue\"}, \"objects\": [{\"colour\": \"red\", "
+                     "\"position\": \"center\"}]}";
+  g_autoptr (SinopiaScene) scene = sinopia_scene_parse (json, strlen (json), NULL);
+  enum { SIDE = 128 };
+  g_autofree guint8 *rgb = g_new (guint8, SIDE * SIDE * 3);
+  g_autoptr (GRand) rand = g_rand_new_with_seed (5);
+  static const guint8 palette[4][3] = { { 40, 70, 210 }, { 220, 40, 40 }, { 240, 220, 40 }, { 245, 245, 245 } };
+  guint8 cells[SIDE / 4][SIDE / 4];
+  for (int y = 0; y < SIDE / 4; y++)
+    for (int x = 0; x < SIDE / 4; x++)
+      cells[y][x] = (guint8) g_rand_int_range (rand, 0, 4);
+  for (int y = 0; y < SIDE; y++)
+    for (int x = 0; x < SIDE; x++)
+      memcpy (rgb + ((gsize) y * SIDE + x) * 3, palette[cells[y / 4][x / 4]], 3);
+  g_autoptr (SinopiaAnalysis) a = sinopia_analyze (rgb, SIDE, SIDE, scene, NULL);
+  g_assert_nonnull (a);
+  g_assert_cmpfloat (a->background_share, <, SINOPIA_ANALYZE_MIN_BORDER_SHARE);
+  g_assert_false (a->plain_background);
+  g_assert_false (a->background_ok);
+  g_assert_false (a->objects[0].found || a->objects[0].shape_ok);
+
+  /* the same scene on a plain blue background with a red disc in the middle is found */
+  for (int y = 0; y < SIDE; y++)
+    for (int x = 0; x < SIDE; x++) {
+      double d = hypot (x + 0.5 - SIDE / 2.0, y + 0.5 - SIDE / 2.0);
+      memcpy (rgb + ((gsize) y * SIDE + x) * 3, palette[d < 20 ? 1 : 0], 3);
+    }
+  g_autoptr (SinopiaAnalysis) b = sinopia_analyze (rgb, SIDE, SIDE, scene, NULL);
+  g_assert_true (b->plain_background && b->background_ok && b->objects[0].found);
+}
+
 /* ---- CLI ------------------------------------------------------------------------------------ */
 
 static int
@@ -533,6 +569,7 @@ main (int argc, char **argv)
   g_test_add_func ("/analyze/boxes", test_boxes);
   g_test_add_func ("/analyze/scene-errors", test_scene_errors);
   g_test_add_func ("/analyze/plain", test_plain);
+  g_test_add_func ("/analyze/confetti", test_confetti);
   g_test_add_func ("/analyze/cli", test_cli);
   return g_test_run ();
 }
