@@ -43,6 +43,14 @@ toast_new_plain (const char *message)
   return adw_toast_new (title);
 }
 
+/* Whether the toast's title is `message` (titles are stored escaped). */
+static gboolean
+toast_says (AdwToast *toast, const char *message)
+{
+  g_autofree char *title = g_markup_escape_text (message, -1);
+  return !g_strcmp0 (adw_toast_get_title (toast), title);
+}
+
 void
 _sinopia_window_toast (SinopiaWindow *self, const char *message)
 {
@@ -138,7 +146,7 @@ drop_document_toast (SinopiaWindow *self, AdwToast *toast)
 static void
 refuse (SinopiaWindow *self, const char *reason)
 {
-  if (self->refusal && !g_strcmp0 (adw_toast_get_title (self->refusal), reason))
+  if (self->refusal && toast_says (self->refusal, reason))
     return;
   if (self->refusal)
     drop_document_toast (self, self->refusal);
@@ -157,11 +165,10 @@ recheck_refusal (SinopiaWindow *self)
   const SinopiaProject *p = sinopia_document_get_project (self->document);
   if (sinopia_generator_check (self->generator, p->composition, &p->settings, p->input_rgb, &error))
     drop_document_toast (self, self->refusal);
-  else
+  else if (!toast_says (self->refusal, error->message))
     {
       g_autofree char *title = g_markup_escape_text (error->message, -1);
-      if (g_strcmp0 (adw_toast_get_title (self->refusal), title))
-        adw_toast_set_title (self->refusal, title);
+      adw_toast_set_title (self->refusal, title);
     }
 }
 
