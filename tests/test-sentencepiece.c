@@ -403,7 +403,7 @@ static void
 test_arbitrary_input (void)
 {
   static const char *const models[] = { "spm-nmt.model", "spm-rules-bytes.model", "spm-identity.model",
-                                         "spm-suffix-noescape.model" };
+                                         "spm-suffix-noescape.model", "spm-unk-renamed.model" };
   for (gsize m = 0; m < G_N_ELEMENTS (models); m++) {
     g_autoptr (SinopiaSentencepiece) sp = load_data (models[m]);
     gsize n_pieces = sinopia_sentencepiece_n_pieces (sp);

@@ -262,10 +262,21 @@ def broken_models(small):
     return seeds
 
 
+def rename_unk_piece(model):
+    """model with trainer_spec.unk_piece naming its first normal piece: sentencepiece then reports
+    unk_id() −1 while still encoding unknown text with the UNKNOWN piece."""
+    for f, w, p in fields(model):
+        if f == 1 and all(pf != 3 or read_varint(pp, 0)[0] == 1 for pf, _, pp in fields(p)):
+            name = next(pp for pf, _, pp in fields(p) if pf == 1)
+            return edit_submessage(model, 2, lambda ts: set_field(ts, 45, 2, name))
+    raise ValueError('no normal piece')
+
+
 def main():
     os.makedirs(DATA, exist_ok=True)
     os.makedirs(SEEDS, exist_ok=True)
     models = make_models(os.path.join(DATA, '.rules.tsv'))
+    models['spm-unk-renamed.model'] = rename_unk_piece(models['spm-identity.model'])
     os.remove(os.path.join(DATA, '.rules.tsv'))
     for name, proto in models.items():
         with open(os.path.join(DATA, name), 'wb') as f:
@@ -283,7 +294,8 @@ def main():
 
     seeds = {'rules-bytes.model': models['spm-rules-bytes.model'],
              'identity.model': models['spm-identity.model'],
-             'suffix-noescape.model': models['spm-suffix-noescape.model']}
+             'suffix-noescape.model': models['spm-suffix-noescape.model'],
+             'unk-renamed.model': models['spm-unk-renamed.model']}
     seeds.update(broken_models(models['spm-identity.model']))
     for name, data in seeds.items():
         with open(os.path.join(SEEDS, name), 'wb') as f:

@@ -1,6 +1,7 @@
 /* libFuzzer target: the sentencepiece `.model` reader on the input as a whole file; a model that
  * loads then encodes fixed texts (spaces, multi-byte and invalid UTF-8, NUL), its own pieces run
- * together, and the input's bytes as text, and every id must be a valid piece. */
+ * together, and the input's bytes as text, and every id must be a valid piece; special ids are
+ * −1 or a piece of their type. */
 #define G_LOG_DOMAIN "sinopia-fuzz"
 
 #include <stddef.h>
@@ -64,7 +65,17 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   g_string_free (joined, TRUE);
   check_encode (sp, (const char *) copy, MIN (size, MAX_TEXT));
 
-  g_assert (sinopia_sentencepiece_unk_id (sp) >= 0);
+  /* Like sentencepiece, a special id is −1 when trainer_spec names a piece of another type (the
+   * unk_piece may name a normal piece); unknown text still maps to the model's UNKNOWN piece. */
+  int32_t unk = sinopia_sentencepiece_unk_id (sp);
+  g_assert (unk == -1 || sinopia_sentencepiece_type (sp, unk) == SINOPIA_PIECE_UNKNOWN);
+  int32_t specials[] = { sinopia_sentencepiece_bos_id (sp), sinopia_sentencepiece_eos_id (sp),
+                         sinopia_sentencepiece_pad_id (sp) };
+  for (gsize i = 0; i < G_N_ELEMENTS (specials); i++)
+    g_assert (specials[i] == -1 || sinopia_sentencepiece_type (sp, specials[i]) == SINOPIA_PIECE_CONTROL);
+  const char unknown[] = "\xff\xfe no such piece \xff";
+  g_assert (sinopia_sentencepiece_type (sp, sinopia_sentencepiece_piece_to_id (sp, unknown, -1)) ==
+            SINOPIA_PIECE_UNKNOWN);
   sinopia_sentencepiece_free (sp);
   g_free (copy);
   return 0;
