@@ -308,12 +308,15 @@ class T5Encoder(nn.Module):
         self._bucket_cache = {}
 
     def buckets(self, L, device):
-        if L not in self._bucket_cache:
+        # Kept per device: a copy from host memory on every forward would stall a GPU's queue.
+        key = (L, str(device))
+        if key not in self._bucket_cache:
             pos = torch.arange(L, dtype=torch.long)
             rel = pos[None, :] - pos[:, None]  # key - query
-            self._bucket_cache[L] = t5_relative_position_bucket(
-                rel, self.config["relative_attention_num_buckets"], self.config["relative_attention_max_distance"])
-        return self._bucket_cache[L].to(device)
+            self._bucket_cache[key] = t5_relative_position_bucket(
+                rel, self.config["relative_attention_num_buckets"],
+                self.config["relative_attention_max_distance"]).to(device)
+        return self._bucket_cache[key]
 
     def forward(self, ids):
         x = self.shared(ids)

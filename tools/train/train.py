@@ -692,15 +692,17 @@ def caption_targets(scene, text):
 
 
 class CaptionTargets:
-    """A batch of caption_targets; empty captions (dropout) are left out of the loss."""
+    """A batch of caption_targets; empty captions (dropout, None) are masked out of the loss by `keep`
+    and get placeholder targets, so that every tensor keeps the batch's rows."""
 
     def __init__(self, torch, items):
         self.keep = torch.tensor([it is not None for it in items])
-        items = [it for it in items if it is not None]
+        blank = (-100, [-100] * N_CELLS, [-100] * N_CELLS, np.zeros(N_COLOURS * N_SHAPES, dtype=np.float32))
+        items = [it if it is not None else blank for it in items]
         self.bg = torch.tensor([it[0] for it in items], dtype=torch.long)
         self.cell_colour = torch.tensor([it[1] for it in items], dtype=torch.long)
         self.cell_shape = torch.tensor([it[2] for it in items], dtype=torch.long)
-        self.pairs = torch.from_numpy(np.stack([it[3] for it in items])) if items else None
+        self.pairs = torch.from_numpy(np.stack([it[3] for it in items]))
 
 
 def caption_probe(torch, d_t5, d_clip):
@@ -711,23 +713,24 @@ def caption_probe(torch, d_t5, d_clip):
 
 
 def caption_probe_loss(torch, probe, txt, real_tokens, y, targets):
-    """Summed cross-entropies of both read-outs against `targets` (a CaptionTargets)."""
+    """Summed cross-entropies of both read-outs against `targets` (a CaptionTargets): each term is the
+    mean over the kept captions and the targets they state, 0 when there are none. Written with masks
+    rather than data-dependent indexing, so that a GPU never waits for the host."""
     F = torch.nn.functional
-    k = targets.keep
-    if not bool(k.any()):
-        return txt.new_zeros((), dtype=torch.float32)
+    keep = targets.keep.float()
     txt, y = txt.float(), y.float()
     real = real_tokens.unsqueeze(-1).float()
     mean = (txt * real).sum(1) / real.sum(1).clamp(min=1)
     total = txt.new_zeros((), dtype=torch.float32)
-    for logits in (probe["t5"](mean[k]), probe["clip"](y[k])):
+    for logits in (probe["t5"](mean), probe["clip"](y)):
         bg, cc, cs, pairs = logits.float().split(PROBE_SIZES, dim=-1)
-        total = total + F.binary_cross_entropy_with_logits(pairs, targets.pairs)
+        bce = F.binary_cross_entropy_with_logits(pairs, targets.pairs, reduction="none")
+        total = total + (bce * keep[:, None]).sum() / (keep.sum() * bce.shape[-1]).clamp(min=1)
         for lg, t, n in ((bg, targets.bg, N_COLOURS), (cc, targets.cell_colour, N_COLOURS + 1),
                          (cs, targets.cell_shape, N_SHAPES + 1)):
-            t = t.reshape(-1)
-            if bool((t >= 0).any()):
-                total = total + F.cross_entropy(lg.reshape(-1, n), t)
+            valid = ((t >= 0) & targets.keep.reshape(-1, *([1] * (t.dim() - 1)))).reshape(-1)
+            ce = F.cross_entropy(lg.reshape(-1, n), t.reshape(-1).clamp(min=0), reduction="none")
+            total = total + (ce * valid).sum() / valid.sum().clamp(min=1)
     return total
 
 
@@ -923,7 +926,6 @@ def hf_clip_config(c, dtype):
 def stage_export(args):
     torch = torch_setup()
     import models
-    import flux_torch as ft
     torch.set_grad_enabled(False)
     work, out = args.work, args.out
     recipe = load_recipe(work)
@@ -931,18 +933,30 @@ def stage_export(args):
         if not stage_done(work, s):
             log(f"export: stage {s} has not finished")
             return 1
+    fin = torch.load(os.path.join(work, "dit", "final.pt"))
+    aec = torch.load(os.path.join(work, "decoder", "ae.pt"))  # the fine-tuned decoder, same encoder
+    ae = models.AutoEncoder(aec["params"])
+    ae.load_state_dict(aec["model"])
+    spm_bytes = open(os.path.join(work, "tokenizer", "spiece.model"), "rb").read()
+    infos = {s: stage_done(work, s) for s in ("data", "ae", "cache", "dit", "decoder")}
+    return export_folder(torch, out, recipe, fin, ae, spm_bytes, infos, "tools/train/train.sh")
+
+
+def export_folder(torch, out, recipe, fin, ae, spm_bytes, infos, recipe_name):
+    """Writes the model folder: `fin` holds the text encoders' and transformer's weights ("ema"), the
+    transformer config and the vocabulary size; `ae` is the AutoEncoder module to ship; `infos` the
+    finished stages' figures for sinopia-model.json. Returns 0, or 1 when the exported transformer does
+    not reproduce the training module or the folder is too large."""
+    import models
+    import flux_torch as ft
     os.makedirs(out, exist_ok=True)
     for sub in ("text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2"):
         os.makedirs(os.path.join(out, sub), exist_ok=True)
-    fin = torch.load(os.path.join(work, "dit", "final.pt"))
     vocab = fin["vocab"]
     t5, clip = build_text_models(torch, recipe, vocab)
     dit = models.FluxDiT(fin["config"])
     nets = torch.nn.ModuleDict({"t5": t5, "clip": clip, "dit": dit})
     nets.load_state_dict(fin["ema"])
-    aec = torch.load(os.path.join(work, "decoder", "ae.pt"))  # the fine-tuned decoder, same encoder
-    ae = models.AutoEncoder(aec["params"])
-    ae.load_state_dict(aec["model"])
     producer = "tools/train/train.py export (Sinopia shapes-world recipe)"
 
     def arrays(m):
@@ -952,7 +966,7 @@ def stage_export(args):
     ft.save_safetensors(os.path.join(out, "transformer.safetensors"), arrays(dit),
                         {"flux_params": flux_params, "producer": producer, "format": "pt"}, float_dtype="BF16")
     ft.save_safetensors(os.path.join(out, "ae.safetensors"), arrays(ae),
-                        {"ae_params": json.dumps(aec["params"]), "producer": producer, "format": "pt"},
+                        {"ae_params": json.dumps(ae.params), "producer": producer, "format": "pt"},
                         float_dtype="F16")
     t5cfg = hf_t5_config(t5.config, "float16")
     clipcfg = hf_clip_config(clip.config, "float16")
@@ -963,13 +977,11 @@ def stage_export(args):
                         float_dtype="F16")
     atomic_json(os.path.join(out, "text_encoder_2", "config.json"), t5cfg)
     atomic_json(os.path.join(out, "text_encoder", "config.json"), clipcfg)
-    spm_bytes = open(os.path.join(work, "tokenizer", "spiece.model"), "rb").read()
     for sub in ("tokenizer", "tokenizer_2"):
         with open(os.path.join(out, sub, "spiece.model"), "wb") as f:
             f.write(spm_bytes)
-    infos = {s: stage_done(work, s) for s in ("data", "ae", "cache", "dit", "decoder")}
     L = recipe["text_max_length"]
-    card = model_json(recipe, infos, L)
+    card = model_json(recipe, infos, L, recipe_name)
     atomic_json(os.path.join(out, "sinopia-model.json"), card)
 
     # Round trip: the exported transformer through the reference forward of tools/flux_torch.py must
@@ -1006,7 +1018,7 @@ def stage_export(args):
     return 0
 
 
-def model_json(recipe, infos, L):
+def model_json(recipe, infos, L, recipe_name):
     dit, ae = infos["dit"], infos["ae"]
     return {
         "format": "sinopia-model",
@@ -1044,7 +1056,7 @@ def model_json(recipe, infos, L):
         # Set to true (with the figures) once `sinopia-cli bench quality` shows the targets of
         # docs/shapes-world.md are met; tests then hold generated pixels to the analyzer.
         "quality": {"meets_targets": False},
-        "training": {"recipe": "tools/train/train.sh", "seed": recipe["seed"], "steps": dit["steps"],
+        "training": {"recipe": recipe_name, "seed": recipe["seed"], "steps": dit["steps"],
                      "samples": dit["samples"], "dit_minutes": round(dit["seconds"] / 60, 1),
                      "ae_minutes": round(ae["seconds"] / 60, 1),
                      "decoder_minutes": round(infos["decoder"]["seconds"] / 60, 1), "training_images": dit["latents"],
