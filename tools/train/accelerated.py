@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """The transformer stage of the shapes-world recipe for a machine with a GPU, in one run.
 
-    accelerated.py --work W --out MODEL_DIR --minutes M [--images N] [--batch B] [--lr LR]
-                   [--base MODEL_DIR] [--init] [--device cuda|cpu] [--workers P]
+    accelerated.py --work W --out MODEL_DIR --minutes M [--wall-minutes W] [--images N] [--batch B]
+                   [--lr LR] [--base MODEL_DIR] [--init] [--device cuda|cpu] [--workers P]
 
 The CPU recipe (train.sh) feeds the transformer 16 200 cached latents at ~75 samples/s. A GPU does
 several hundred times that, so the data must keep up: this run renders N fresh scenes on every core,
@@ -15,7 +15,7 @@ objective: rectified flow, logit-normal t, caption dropout, the caption-probe lo
 
 Everything lives in one process and needs no checkpoint: a device call is at most ten minutes, so
 --minutes counts training time and the data and export phases come on top (about a minute each for
-200 000 images on 16 cores). The model folder is exported as train.py export does, with the figures
+200 000 images on 16 cores); --wall-minutes caps the whole run, training taking what is left. The model folder is exported as train.py export does, with the figures
 of this run in sinopia-model.json ("training"), and WORK/loss.csv holds the loss curve.
 """
 
@@ -42,6 +42,8 @@ DEFAULT_BASE = os.path.join(REPO, "resources", "models", "sinopia-shapes")
 # evaluation sets (seed + 1, seed + 2).
 SCENE_SEED = 4321
 CHUNK = 2000
+# Seconds kept at the end of --wall-minutes for the export and the packing.
+EXPORT_RESERVE_S = 60
 
 
 class CaptionPool:
@@ -224,13 +226,20 @@ def run(args):
     aux_weight = recipe["text_aux_weight"]
     B, n, k = args.batch, args.images, args.captions
     budget = args.minutes * 60
+    if args.wall_minutes:
+        # What the data phase left of the call, less the export's reserve, so that the schedule
+        # still anneals to its end.
+        budget = min(budget, args.wall_minutes * 60 - (time.time() - t_start) - EXPORT_RESERVE_S)
+        if budget < 30:
+            train.log(f"accelerated: only {budget:.0f} s left for training within --wall-minutes")
+            return 1
     lg = train.CsvLog(os.path.join(args.work, "loss.csv"), ["step", "elapsed_s", "samples", "loss", "lr",
                                                             "samples_per_s", "caption_probe"])
     stop = train.Stop()
     step, samples, elapsed = 0, 0, 0.0
     acc = torch.zeros(2, device=dev)
     acc_n, t_log = 0, time.time()
-    train.log(f"accelerated: training on {dev} for {args.minutes} min, batch {B}, peak lr {args.lr}")
+    train.log(f"accelerated: training on {dev} for {budget / 60:.2f} min, batch {B}, peak lr {args.lr}")
     while elapsed < budget and not stop.flag:
         t_step = time.time()
         idx = torch.randint(0, n, (B,), device=dev)
@@ -275,7 +284,7 @@ def run(args):
             rate = acc_n * B / (now - t_log)
             lg.row(step, elapsed, samples, fm, lr, rate, ax)
             if step % 1000 == 0:
-                train.log(f"dit: step {step} {elapsed / 60:.1f}/{args.minutes:.1f} min loss {fm:.4f} "
+                train.log(f"dit: step {step} {elapsed / 60:.1f}/{budget / 60:.1f} min loss {fm:.4f} "
                           f"caption probe {ax:.3f} lr {lr:.2e} ({rate:.0f} samples/s)")
             acc.zero_()
             acc_n, t_log = 0, now
@@ -293,12 +302,12 @@ def run(args):
         "ae": {"seconds": 60 * trained.get("ae_minutes", 0.0)},
         "decoder": {"seconds": 60 * trained.get("decoder_minutes", 0.0)},
     }
-    recipe_name = (f"tools/train/accelerated.py --images {n} --batch {B} --lr {args.lr} --minutes {args.minutes}"
-                   f"{' --init' if args.init else ''} (autoencoder and tokenizer: {trained.get('recipe', 'base')})")
+    recipe_name = (f"tools/train/accelerated.py --images {n} --batch {B} --lr {args.lr} "
+                   f"--minutes {round(elapsed / 60, 2)}{' --init' if args.init else ''} (autoencoder and tokenizer: {trained.get('recipe', 'base')})")
     rc = train.export_folder(torch, args.out, recipe, fin, ae, spm_bytes, infos, recipe_name)
     train.atomic_json(os.path.join(args.work, "run.json"), {
         "images": n, "captions_per_scene": k, "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
-        "minutes": args.minutes, "steps": step, "samples": samples, "data_seconds": t_data,
+        "minutes": elapsed / 60, "steps": step, "samples": samples, "data_seconds": t_data,
         "encode_seconds": t_encode, "total_seconds": time.time() - t_start, "machine": machine, "init": args.init})
     return rc
 
@@ -308,6 +317,8 @@ def main(argv=None):
     ap.add_argument("--work", required=True, metavar="DIR", help="images, scenes, loss.csv, run.json")
     ap.add_argument("--out", required=True, metavar="MODEL_DIR")
     ap.add_argument("--minutes", type=float, required=True, help="training time (data and export come on top)")
+    ap.add_argument("--wall-minutes", type=float, default=None,
+                    help="the whole run's limit: training gets what the data phase leaves, less a minute")
     ap.add_argument("--images", type=int, default=200000)
     ap.add_argument("--captions", type=int, default=4, help="captions drawn per scene")
     ap.add_argument("--batch", type=int, default=512)

@@ -4,8 +4,8 @@
 #
 #   tools/train/accelerated.sh OUTDIR [MINUTES [accelerated.py options...]]
 #
-# MINUTES of training (default 7: data, encoding and export add about two, which keeps one
-# ten-minute device call). Writes OUTDIR/log.txt, loss.csv, run.json and the model folder as
+# MINUTES of training (default 7), cut so that the whole run ends within SINOPIA_WALL_MINUTES
+# (default 9.3: one ten-minute device call, run with timeout_s 600). Writes OUTDIR/log.txt, loss.csv, run.json and the model folder as
 # OUTDIR/model.tar.part-aa, -ab, ... (15 MB each). Back here:
 #   mkdir -p DEST && cat OUTDIR/model.tar.part-* | tar -x -C DEST    # DEST/sinopia-shapes/
 # Uses `python3` (set PYTHON to override), which must have torch with CUDA, numpy and sentencepiece.
@@ -29,7 +29,7 @@ mkdir -p "$work" "$out"
   nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 || true
   set +e
   PYTHONUNBUFFERED=1 "${PYTHON:-python3}" tools/train/accelerated.py --work "$work/work" \
-    --out "$work/sinopia-shapes" --minutes "$minutes" "$@" 2>&1
+    --out "$work/sinopia-shapes" --minutes "$minutes" --wall-minutes "${SINOPIA_WALL_MINUTES:-9.3}" "$@" 2>&1
   echo $? > "$work/rc"
 } | tee "$out/log.txt"
 rc=$(cat "$work/rc")
