@@ -159,7 +159,9 @@ def encode_all(torch, ae, imgs, dev, batch=512):
     out = []
     with torch.no_grad():
         for i in range(0, len(imgs), batch):
-            x = train.images_to_tensor(torch, imgs[i:i + batch]).to(dev)
+            # As train.images_to_tensor, but converted on the device: the host would take longer.
+            x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + batch])).to(dev).permute(0, 3, 1, 2).float()
+            x = x / 127.5 - 1
             mean = ae.moments(x)[0]
             out.append(ft.pack_latent((mean - p["shift_factor"]) * p["scale_factor"]).half())
     return torch.cat(out)
@@ -173,8 +175,10 @@ def run(args):
         return 1
     dev = torch.device(args.device)
     if dev.type == "cuda":
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+        # The latents must be the autoencoder's float32 ones (the C engine encodes in float32 for
+        # inversion); the transformer runs under bf16 autocast and does not need TF32 either.
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
     os.makedirs(args.work, exist_ok=True)
     recipe = copy.deepcopy(train.RECIPE)
     recipe.update(dit_batch=args.batch, dit_lr=args.lr, dit_warmup=args.warmup, ema=args.ema)
