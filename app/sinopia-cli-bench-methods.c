@@ -7,6 +7,7 @@
  * canonical form of docs/shapes-world.md without sizes. */
 #define G_LOG_DOMAIN "sinopia-cli"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "sinopia-cli.h"
 #include "sinopia-edit.h"
 #include "sinopia-inpaint.h"
+#include "sinopia-png.h"
 
 #define MAX_OBJECTS 4
 
@@ -181,6 +183,10 @@ typedef struct {
 
 typedef struct {
   BenchRun run;
+  /* the regional parameters to try instead of the model's (NAN / -1: the model's) */
+  double base_ratio;
+  int inject_steps, double_interval, single_interval;
+  const char *save_dir;   /* NULL, or where each layout's two images go */
   Count regional, plain, by_n[MAX_OBJECTS + 1][2];
   Count colour[2];     /* the colour alone inside the region (shape ignored) */
   double seconds;
@@ -219,6 +225,10 @@ run_regional (gpointer data, const gint *cancel, GError **error)
       p.guidance = b->run.guidance;
       p.regions = mode ? NULL : regions;
       p.n_regions = mode ? 0 : s.n;
+      p.base_ratio = (float) b->base_ratio;
+      p.mask_inject_steps = b->inject_steps;
+      p.double_interval = b->double_interval;
+      p.single_interval = b->single_interval;
       gint64 t0 = g_get_monotonic_time ();
       g_autoptr (SinopiaImage) img = sinopia_generate (b->run.model, &p, cancel, NULL, NULL, error);
       if (!img) {
@@ -228,6 +238,17 @@ run_regional (gpointer data, const gint *cancel, GError **error)
       }
       b->seconds += (g_get_monotonic_time () - t0) / 1e6;
       b->images++;
+      if (b->save_dir) {
+        g_autofree char *name = g_strdup_printf ("%03u-%s.png", i, mode ? "caption" : "regional");
+        g_autofree char *path = g_build_filename (b->save_dir, name, NULL);
+        g_autofree char *params = sinopia_image_parameters_json (img);
+        const char *texts[] = { "parameters", params, NULL };
+        if (!sinopia_png_save_rgb (path, img->rgb, img->width, img->height, texts, error)) {
+          for (guint k = 0; k < s.n; k++)
+            g_free (prompts[k]);
+          return FALSE;
+        }
+      }
       g_autoptr (SinopiaAnalysis) a = analyze (img, scene);
       for (guint k = 0; k < s.n; k++) {
         gboolean ok = a->objects[k].found && a->objects[k].shape_ok;
@@ -322,16 +343,39 @@ cli_bench_regional (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   Common c = { 0 };
-  Regional b = { 0 };
+  g_autofree char *save_dir = NULL;
+  Regional b = { .base_ratio = NAN, .inject_steps = -1, .double_interval = -1, .single_interval = -1 };
   SinopiaVkContext *ctx = NULL;
   int rc = CLI_ERROR;
+  GOptionEntry extra[] = {
+    { "base-ratio", 0, 0, G_OPTION_ARG_DOUBLE, &b.base_ratio, "Base ratio, 0 to 1 (default: the model's)", "F" },
+    { "mask-inject-steps", 0, 0, G_OPTION_ARG_INT, &b.inject_steps, "Steps that use the regions (default: the "
+      "model's)", "N" },
+    { "double-interval", 0, 0, G_OPTION_ARG_INT, &b.double_interval, "The region rule in every N-th double block "
+      "(default: the model's)", "N" },
+    { "single-interval", 0, 0, G_OPTION_ARG_INT, &b.single_interval, "The region rule in every N-th single block "
+      "(default: the model's)", "N" },
+    { "save", 0, 0, G_OPTION_ARG_FILENAME, &save_dir, "Write every image to DIR as NNN-regional.png and "
+      "NNN-caption.png", "DIR" },
+    { NULL },
+  };
   if (!parse_common ("regional",
                      "Regional prompting on layouts of 2–4 regions (grid cells), each region one object ('a red "
                      "circle'): the share of regions whose object has the right colour and shape inside the "
-                     "region, against the same scenes from their caption alone. The model's regional defaults.",
-                     NULL, &c, &argc, &argv) ||
+                     "region, against the same scenes from their caption alone. The model's regional defaults "
+                     "unless given.",
+                     extra, &c, &argc, &argv) ||
       !check_common ("bench regional", &c, &b.run.seed, argc, argv))
     return CLI_USAGE;
+  if (!isnan (b.base_ratio) && !(b.base_ratio >= 0 && b.base_ratio <= 1))
+    return cli_usage ("bench regional", "--base-ratio must lie between 0 and 1");
+  if (b.inject_steps < -1 || b.double_interval == 0 || b.double_interval < -1 || b.single_interval == 0 ||
+      b.single_interval < -1)
+    return cli_usage ("bench regional",
+                      "--mask-inject-steps must not be negative and the intervals must be at least 1");
+  if (save_dir && g_mkdir_with_parents (save_dir, 0777) != 0)
+    return cli_fail ("Cannot create %s: %s", save_dir, g_strerror (errno));
+  b.save_dir = save_dir;
   if (!start_run (&c, &b.run, &ctx, &error) ||
       !cli_run_cancellable ("sinopia-bench", run_regional, &b, &error))
     goto out;

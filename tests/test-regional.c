@@ -577,6 +577,28 @@ test_cli (void)
   r = sinopia_test_run_cli ("bench", "regional", "--count", "0", NULL);
   g_assert_cmpint (r.status, ==, 2);
   sinopia_test_run_clear (&r);
+  /* given regional parameters reach the engine: the saved regional image's parameters chunk
+   * holds them (the model's defaults are 0.25, half the steps, intervals 1 and 2) */
+  g_autofree char *saved = g_build_filename (tmp_root, "bench", NULL);
+  r = sinopia_test_run_cli ("bench", "regional", "--model", model_dir, "--count", "1", "--steps", "1",
+                            "--base-ratio", "0.5", "--mask-inject-steps", "1", "--double-interval", "2",
+                            "--single-interval", "1", "--save", saved, NULL);
+  if (r.status != 0)
+    g_error ("bench regional --save failed: %s", r.err);
+  sinopia_test_run_clear (&r);
+  g_autofree char *caption = g_build_filename (saved, "000-caption.png", NULL);
+  g_autofree char *with_regions = g_build_filename (saved, "000-regional.png", NULL);
+  g_assert_true (g_file_test (caption, G_FILE_TEST_IS_REGULAR));
+  g_autoptr (SinopiaPngImage) bench_png = sinopia_png_load (with_regions, 0, &error);
+  g_assert_no_error (error);
+  g_autoptr (SinopiaJson) bench_doc = sinopia_test_png_method (bench_png, &method);
+  g_assert_true (sinopia_json_get_double (method, "base_ratio", &ratio, NULL) && ratio == 0.5);
+  g_assert_true (sinopia_json_get_int64 (method, "double_interval", 1, 100, &steps, NULL) && steps == 2);
+  g_assert_true (sinopia_json_get_int64 (method, "mask_inject_steps", 0, 100, &steps, NULL) && steps == 1);
+  r = sinopia_test_run_cli ("bench", "regional", "--model", model_dir, "--single-interval", "0", NULL);
+  g_assert_cmpint (r.status, ==, 2);
+  g_assert_nonnull (strstr (r.err, "intervals must be at least 1"));
+  sinopia_test_run_clear (&r);
 
   r = sinopia_test_run_cli ("generate", "--model", model_dir, "--prompt", "x", "--region", "0,0,16,16=a",
                             "--region", "0,0,16,16=b", "--region", "0,0,16,16=c", "--region", "0,0,16,16=d",
