@@ -42,6 +42,8 @@ DEFAULT_BASE = os.path.join(REPO, "resources", "models", "sinopia-shapes")
 # evaluation sets (seed + 1, seed + 2).
 SCENE_SEED = 4321
 CHUNK = 2000
+# Steps between the copies of the training state that a non-finite loss returns to.
+KEEP_EVERY = 1000
 # Seconds kept at the end of --wall-minutes for the export and the packing.
 EXPORT_RESERVE_S = 60
 
@@ -167,6 +169,19 @@ def encode_all(torch, ae, imgs, dev, batch=512):
     return torch.cat(out)
 
 
+def keep_state(nets, ema, probe, opt, step):
+    """A copy of the training state, where it lives (on the device)."""
+    return {"step": step, "nets": copy.deepcopy(nets.state_dict()), "ema": copy.deepcopy(ema.state_dict()),
+            "probe": copy.deepcopy(probe.state_dict()), "opt": copy.deepcopy(opt.state_dict())}
+
+
+def load_state(nets, ema, probe, opt, kept):
+    nets.load_state_dict(kept["nets"])
+    ema.load_state_dict(kept["ema"])
+    probe.load_state_dict(kept["probe"])
+    opt.load_state_dict(kept["opt"])
+
+
 def run(args):
     torch = train.torch_setup()
     import models
@@ -243,6 +258,9 @@ def run(args):
     step, samples, elapsed = 0, 0, 0.0
     acc = torch.zeros(2, device=dev)
     acc_n, t_log = 0, time.time()
+    # The run's one shot must not end in NaNs: every 1000 steps the state is kept on the device, and a
+    # non-finite loss brings it back with half the learning rate.
+    lr_scale, good = 1.0, None
     train.log(f"accelerated: training on {dev} for {budget / 60:.2f} min, batch {B}, peak lr {args.lr}")
     while elapsed < budget and not stop.flag:
         t_step = time.time()
@@ -255,7 +273,8 @@ def run(args):
         noise = torch.randn_like(x0)
         t = torch.sigmoid(torch.randn(B, device=dev) * recipe["t_std"] + recipe["t_mean"])
         xt = (1 - t[:, None, None]) * x0 + t[:, None, None] * noise
-        lr = train.lr_at(elapsed / budget, step, recipe["dit_lr"], recipe["dit_warmup"], recipe["dit_lr_final"])
+        lr = lr_scale * train.lr_at(elapsed / budget, step, recipe["dit_lr"], recipe["dit_warmup"],
+                                    recipe["dit_lr_final"])
         for g in opt.param_groups:
             g["lr"] = lr
         with torch.autocast(dev.type, dtype=torch.bfloat16):
@@ -278,7 +297,7 @@ def run(args):
             acc += torch.stack([fm_loss.detach(), aux.detach()])
         acc_n += 1
         step += 1
-        samples += B
+        samples = step * B
         if dev.type == "cuda" and step % 50 == 0:
             torch.cuda.synchronize()
         elapsed += time.time() - t_step
@@ -286,6 +305,21 @@ def run(args):
             now = time.time()
             fm, ax = (float(v) / acc_n for v in acc)
             rate = acc_n * B / (now - t_log)
+            if not (np.isfinite(fm) and np.isfinite(ax)):
+                if good is None:
+                    train.log(f"accelerated: loss is {fm} at step {step} and no good state was kept yet")
+                    return 1
+                lr_scale *= 0.5
+                train.log(f"accelerated: loss is {fm} at step {step}: back to step {good['step']}, "
+                          f"learning rate × {lr_scale}")
+                load_state(nets, ema, probe, opt, good)
+                step = good["step"]
+                samples = step * B
+                acc.zero_()
+                acc_n, t_log = 0, time.time()
+                continue
+            if step % KEEP_EVERY == 0:
+                good = keep_state(nets, ema, probe, opt, step)
             lg.row(step, elapsed, samples, fm, lr, rate, ax)
             if step % 1000 == 0:
                 train.log(f"dit: step {step} {elapsed / 60:.1f}/{budget / 60:.1f} min loss {fm:.4f} "
