@@ -358,6 +358,22 @@ sinopia__generate_encode_image (SinopiaModel *model, const guint8 *rgb, uint32_t
   return FALSE;
 }
 
+gboolean
+sinopia_generate_warm_up (SinopiaModel *model, const gint *cancel, GError **error)
+{
+  SinopiaGenerateParams params;
+  sinopia_generate_params_init (&params);
+  params.prompt = "";
+  params.steps = 1;
+  g_autoptr (SinopiaImage) image = sinopia_generate (model, &params, cancel, NULL, NULL, error);
+  if (!image)
+    return FALSE;
+  const SinopiaAeConfig *ac = sinopia_ae_config (sinopia_model_ae (model));
+  uint32_t f = sinopia_ae_factor (ac);
+  g_autofree float *latent = g_new (float, (gsize) ac->z_channels * (image->height / f) * (image->width / f));
+  return sinopia__generate_encode_image (model, image->rgb, image->width, image->height, latent, cancel, error);
+}
+
 void
 sinopia__generate_to_rgb8 (const float *planes, uint32_t width, uint32_t height, guint8 *rgb)
 {

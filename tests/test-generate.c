@@ -399,6 +399,49 @@ test_cancel (void)
   g_assert_cmpuint (none.calls, ==, 0);
 }
 
+/* Warm-up: on a context of its own, it creates (and so compiles) every pipeline that a guided
+ * generation at the native size and an encode of its image then use: they create none. A set
+ * cancel flag stops it with CANCELLED. */
+static void
+test_warm_up (void)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaVkOptions options = { 0 };
+  SinopiaVkContext *ctx = sinopia_vk_context_new (&options, &error);
+  g_assert_no_error (error);
+  g_autoptr (SinopiaModel) fresh = sinopia_model_load (ctx, model_dir, &error);
+  g_assert_no_error (error);
+  guint loaded = sinopia_vk_context_pipelines_created (ctx);
+  g_assert_true (sinopia_generate_warm_up (fresh, NULL, &error));
+  g_assert_no_error (error);
+  guint warmed = sinopia_vk_context_pipelines_created (ctx);
+  g_assert_cmpuint (warmed, >, loaded);
+
+  SinopiaGenerateParams p;
+  sinopia_generate_params_init (&p);
+  p.prompt = "a large red circle at the top left on a blue background";
+  p.negative = "a green square";
+  p.steps = 3;
+  p.seed = 9;
+  g_autoptr (SinopiaImage) image = sinopia_generate (fresh, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  gsize hw = (gsize) image->width * image->height;
+  g_autofree float *planes = g_new (float, 3 * hw);
+  for (gsize i = 0; i < 3 * hw; i++)
+    planes[i] = image->rgb[(i % hw) * 3 + i / hw] / 127.5f - 1.0f;
+  g_autofree float *latent = g_new (float, hw);
+  g_assert_true (sinopia_ae_encode (sinopia_model_ae (fresh), planes, image->height, image->width, NULL, latent,
+                                    NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_vk_context_pipelines_created (ctx), ==, warmed);
+
+  gint flag = 1;
+  g_assert_false (sinopia_generate_warm_up (fresh, &flag, &error));
+  g_assert_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_CANCELLED);
+  g_clear_pointer (&fresh, sinopia_model_free);
+  sinopia_vk_context_free (ctx);
+}
+
 /* Truncation: a prompt longer than the text length gives a warning per encoder, and words
  * beyond the cut change nothing; the preview, when asked for, comes with every step. */
 static void
@@ -665,6 +708,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate/determinism", test_determinism);
   g_test_add_func ("/generate/given-noise", test_given_noise);
   g_test_add_func ("/generate/cancel", test_cancel);
+  g_test_add_func ("/generate/warm-up", test_warm_up);
   g_test_add_func ("/generate/truncation-preview", test_truncation_and_preview);
   g_test_add_func ("/generate/guidance", test_guidance);
   g_test_add_func ("/generate/cli", test_cli);

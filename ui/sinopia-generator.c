@@ -134,8 +134,16 @@ load_job (gpointer data, const gint *cancel, GError **error)
   /* fitted now, so the first generation's first preview does not wait for it */
   if (!sinopia_model_preview_map (load->model, &load->error))
     g_clear_pointer (&load->model, sinopia_model_free);
-out:
+out:;
+  /* Valid until this job ends: the generator frees the model it takes only after the worker. */
+  SinopiaModel *model = load->model;
   g_idle_add_full (G_PRIORITY_DEFAULT, report_loaded, g_atomic_rc_box_acquire (load), load_unref);
+  /* The model is ready; the driver's shaders are compiled on first use, which on a machine that
+   * never ran them takes tens of seconds. Do it now, while the user writes a prompt: a run
+   * submitted meanwhile replaces this job, which cancels the warm-up. */
+  g_autoptr (GError) warm_error = NULL;
+  if (model && !sinopia_generate_warm_up (model, cancel, &warm_error))
+    g_debug ("warm-up stopped: %s", warm_error->message);
   return TRUE;
 }
 
