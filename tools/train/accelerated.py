@@ -268,7 +268,15 @@ def run(args):
         kk = torch.randint(0, k, (B,), device=dev)
         drop = torch.rand(B, device=dev) < recipe["caption_dropout"]
         ids_t5 = torch.where(drop[:, None], empty_t5, caps["t5"][idx, kk])
-        ids_clip = torch.where(drop[:, None], empty_clip, caps["clip"][idx, kk])
+        # CLIP's pooled vector alone sees the whole caption; let it tell nothing (empty caption) or
+        # the wrong thing (the next sample's) now and then, so that the T5 tokens must carry every
+        # word (regional prompting gives each region its own T5 prompt but the base's pooled vector).
+        u = torch.rand(B, device=dev)
+        pooled_empty = u < args.pooled_drop
+        pooled_other = (u >= args.pooled_drop) & (u < args.pooled_drop + args.pooled_swap)
+        ids_clip = caps["clip"][idx, kk]
+        ids_clip = torch.where(pooled_other[:, None], ids_clip.roll(1, 0), ids_clip)
+        ids_clip = torch.where((drop | pooled_empty)[:, None], empty_clip, ids_clip)
         x0 = x0_all[idx].float()
         noise = torch.randn_like(x0)
         t = torch.sigmoid(torch.randn(B, device=dev) * recipe["t_std"] + recipe["t_mean"])
@@ -282,7 +290,7 @@ def run(args):
             _, y = clip(ids_clip)
             pred = dit(xt, txt, y, t, cos, sin)
         fm_loss = torch.mean((pred.float() - (noise - x0)) ** 2)
-        targets = types.SimpleNamespace(keep=~drop, bg=caps["bg"][idx, kk], cell_colour=caps["cell_colour"][idx, kk],
+        targets = types.SimpleNamespace(keep=~drop, keep_pooled=~(drop | pooled_empty | pooled_other), bg=caps["bg"][idx, kk], cell_colour=caps["cell_colour"][idx, kk],
                                         cell_shape=caps["cell_shape"][idx, kk], pairs=caps["pairs"][idx, kk])
         aux = train.caption_probe_loss(torch, probe, txt, ids_t5 != recipe["pad_id"], y, targets)
         loss = fm_loss + aux_weight * aux
@@ -341,10 +349,11 @@ def run(args):
         "decoder": {"seconds": 60 * trained.get("decoder_minutes", 0.0)},
     }
     recipe_name = (f"tools/train/accelerated.py --images {n} --batch {B} --lr {args.lr} "
+                   f"--pooled-drop {args.pooled_drop} --pooled-swap {args.pooled_swap} "
                    f"--minutes {round(elapsed / 60, 2)}{' --init' if args.init else ''} (autoencoder and tokenizer: {trained.get('recipe', 'base')})")
     rc = train.export_folder(torch, args.out, recipe, fin, ae, spm_bytes, infos, recipe_name)
     train.atomic_json(os.path.join(args.work, "run.json"), {
-        "images": n, "captions_per_scene": k, "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
+        "images": n, "captions_per_scene": k, "pooled_drop": args.pooled_drop, "pooled_swap": args.pooled_swap, "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
         "minutes": elapsed / 60, "steps": step, "samples": samples, "data_seconds": t_data,
         "encode_seconds": t_encode, "total_seconds": time.time() - t_start, "machine": machine, "init": args.init})
     return rc
@@ -363,6 +372,10 @@ def main(argv=None):
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--ema", type=float, default=0.999)
+    ap.add_argument("--pooled-drop", type=float, default=0.25,
+                    help="share of captions whose CLIP input is the empty caption (T5 keeps the caption)")
+    ap.add_argument("--pooled-swap", type=float, default=0.25,
+                    help="share of captions whose CLIP input is another sample's caption")
     ap.add_argument("--base", default=DEFAULT_BASE, metavar="MODEL_DIR",
                     help="model whose autoencoder and tokenizer are used (default: the shipped one)")
     ap.add_argument("--init", action="store_true", help="start from the base's transformer and text encoders")

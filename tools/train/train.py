@@ -697,6 +697,7 @@ class CaptionTargets:
 
     def __init__(self, torch, items):
         self.keep = torch.tensor([it is not None for it in items])
+        self.keep_pooled = self.keep
         blank = (-100, [-100] * N_CELLS, [-100] * N_CELLS, np.zeros(N_COLOURS * N_SHAPES, dtype=np.float32))
         items = [it if it is not None else blank for it in items]
         self.bg = torch.tensor([it[0] for it in items], dtype=torch.long)
@@ -714,21 +715,22 @@ def caption_probe(torch, d_t5, d_clip):
 
 def caption_probe_loss(torch, probe, txt, real_tokens, y, targets):
     """Summed cross-entropies of both read-outs against `targets` (a CaptionTargets): each term is the
-    mean over the kept captions and the targets they state, 0 when there are none. Written with masks
+    mean over the kept captions and the targets they state, 0 when there are none (`keep` for the T5
+    read-out, `keep_pooled` for CLIP's, which may have seen another caption). Written with masks
     rather than data-dependent indexing, so that a GPU never waits for the host."""
     F = torch.nn.functional
-    keep = targets.keep.float()
     txt, y = txt.float(), y.float()
     real = real_tokens.unsqueeze(-1).float()
     mean = (txt * real).sum(1) / real.sum(1).clamp(min=1)
     total = txt.new_zeros((), dtype=torch.float32)
-    for logits in (probe["t5"](mean), probe["clip"](y)):
+    for logits, kept in ((probe["t5"](mean), targets.keep), (probe["clip"](y), targets.keep_pooled)):
+        keep = kept.float()
         bg, cc, cs, pairs = logits.float().split(PROBE_SIZES, dim=-1)
         bce = F.binary_cross_entropy_with_logits(pairs, targets.pairs, reduction="none")
         total = total + (bce * keep[:, None]).sum() / (keep.sum() * bce.shape[-1]).clamp(min=1)
         for lg, t, n in ((bg, targets.bg, N_COLOURS), (cc, targets.cell_colour, N_COLOURS + 1),
                          (cs, targets.cell_shape, N_SHAPES + 1)):
-            valid = ((t >= 0) & targets.keep.reshape(-1, *([1] * (t.dim() - 1)))).reshape(-1)
+            valid = ((t >= 0) & kept.reshape(-1, *([1] * (t.dim() - 1)))).reshape(-1)
             ce = F.cross_entropy(lg.reshape(-1, n), t.reshape(-1).clamp(min=0), reduction="none")
             total = total + (ce * valid).sum() / valid.sum().clamp(min=1)
     return total
