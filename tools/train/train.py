@@ -844,7 +844,15 @@ def stage_dit(args):
         toks = tok.tokens(captions)
         targets = CaptionTargets(torch, [caption_targets(scenes[i], c) if c else None for i, c in zip(idx, captions)])
         ids_t5 = torch.from_numpy(tok.t5(toks))
-        ids_clip = torch.from_numpy(tok.clip(toks))
+        # Recipe option (0 unless set): CLIP gets the empty caption or the next sample's now and then,
+        # so that the T5 tokens carry every word (see accelerated.py --pooled-drop/--pooled-swap).
+        pd, ps = recipe.get("pooled_drop", 0.0), recipe.get("pooled_swap", 0.0)
+        clip_toks = toks
+        if pd + ps > 0:
+            u = rng.random(B)
+            clip_toks = [[] if u[j] < pd else toks[(j + 1) % B] if u[j] < pd + ps else toks[j] for j in range(B)]
+            targets.keep_pooled = targets.keep & torch.from_numpy(u >= pd + ps)
+        ids_clip = torch.from_numpy(tok.clip(clip_toks))
         x0 = x0_all[torch.from_numpy(idx)]
         noise = torch.randn_like(x0)
         t = torch.sigmoid(torch.randn(B) * recipe["t_std"] + recipe["t_mean"])
