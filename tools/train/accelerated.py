@@ -184,7 +184,6 @@ def load_state(nets, ema, probe, opt, kept):
 
 def run(args):
     torch = train.torch_setup()
-    import models
     if args.device == "cuda" and not torch.cuda.is_available():
         train.log("accelerated: no CUDA device; use --device cpu for a (slow) check")
         return 1
@@ -215,16 +214,9 @@ def run(args):
     empty_t5 = torch.from_numpy(tok.t5(empty)).to(dev)
     empty_clip = torch.from_numpy(tok.clip(empty)).to(dev)
 
-    torch.manual_seed(recipe["seed"] + 31)
     vocab = tok.sp.get_piece_size()
-    t5, clip = train.build_text_models(torch, recipe, vocab)
-    cfg = train.dit_config(recipe)
-    dit = models.FluxDiT(cfg)
-    gen = torch.Generator().manual_seed(recipe["seed"] + 32)
-    t5.init_weights(gen)
-    clip.init_weights(gen)
-    dit.init_weights(gen)
-    nets = torch.nn.ModuleDict({"t5": t5, "clip": clip, "dit": dit})
+    nets, cfg = train.build_nets(torch, recipe, vocab)
+    t5, clip, dit = nets["t5"], nets["clip"], nets["dit"]
     if args.init:
         load_base_nets(torch, nets, args.base)
     L = recipe["text_max_length"]

@@ -747,6 +747,21 @@ def build_text_models(torch, recipe, vocab):
     return t5, clip
 
 
+def build_nets(torch, recipe, vocab):
+    """The text encoders and the transformer with the recipe's seeded initialisation, as one
+    ModuleDict {"t5", "clip", "dit"}, and the transformer's config."""
+    import models
+    torch.manual_seed(recipe["seed"] + 31)
+    t5, clip = build_text_models(torch, recipe, vocab)
+    cfg = dit_config(recipe)
+    dit = models.FluxDiT(cfg)
+    gen = torch.Generator().manual_seed(recipe["seed"] + 32)
+    t5.init_weights(gen)
+    clip.init_weights(gen)
+    dit.init_weights(gen)
+    return torch.nn.ModuleDict({"t5": t5, "clip": clip, "dit": dit}), cfg
+
+
 def dit_config(recipe):
     c = dict(recipe["dit"])
     c.update(in_channels=4 * recipe["ae"]["z_channels"], out_channels=4 * recipe["ae"]["z_channels"],
@@ -779,15 +794,8 @@ def stage_dit(args):
     vocab = tok.sp.get_piece_size()
     log(f"dit: {n} latents (std {float(x0_all.std()):.3f}), vocab {vocab}, text length {L}")
 
-    torch.manual_seed(recipe["seed"] + 31)
-    t5, clip = build_text_models(torch, recipe, vocab)
-    cfg = dit_config(recipe)
-    dit = models.FluxDiT(cfg)
-    gen = torch.Generator().manual_seed(recipe["seed"] + 32)
-    t5.init_weights(gen)
-    clip.init_weights(gen)
-    dit.init_weights(gen)
-    nets = torch.nn.ModuleDict({"t5": t5, "clip": clip, "dit": dit})
+    nets, cfg = build_nets(torch, recipe, vocab)
+    t5, clip, dit = nets["t5"], nets["clip"], nets["dit"]
     ema = copy.deepcopy(nets).eval()
     for p in ema.parameters():
         p.requires_grad_(False)
