@@ -252,6 +252,19 @@ test_head_sizes (void)
     run_case (&cases[i], 200 + i);
 }
 
+/* Enough queries × heads for the 8-query cpu builds (the cases above all take the 4-query ones):
+ * a length that is no multiple of 8, every mask. */
+static void
+test_query_blocks (void)
+{
+  static const Case cases[] = {
+    { 517, 37, 4, 64, MASK_ALL, LAYOUT_SEPARATE, FALSE },
+    { 1030, 9, 2, 16, MASK_REL | MASK_KEY_BIAS | MASK_REGIONS, LAYOUT_SEPARATE, FALSE },
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    run_case (&cases[i], 250 + i);
+}
+
 /* Each mask alone and all together, for Lq = Lk, Lq < Lk and Lq > Lk. */
 static void
 test_masks (void)
@@ -417,6 +430,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ops/attention/shapes", test_shapes);
   g_test_add_func ("/ops/attention/head-sizes", test_head_sizes);
+  g_test_add_func ("/ops/attention/query-blocks", test_query_blocks);
   g_test_add_func ("/ops/attention/masks", test_masks);
   g_test_add_func ("/ops/attention/layouts", test_layouts);
   g_test_add_func ("/ops/attention/fully-masked", test_fully_masked);
