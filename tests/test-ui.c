@@ -1120,7 +1120,7 @@ test_cancel_midway (void)
 }
 
 static gboolean
-has_preview (gpointer data)
+previewed (gpointer data)
 {
   return ((Reports *) data)->previews > 0;
 }
@@ -1149,7 +1149,7 @@ test_open_during_generation (void)
   Reports reports;
   watch (window, &reports);
   activate (window, "generate", NULL);
-  g_assert_true (wait_until (has_preview, &reports, 120));
+  g_assert_true (wait_until (previewed, &reports, 120));
   activate (window, "open-uri", g_variant_new_string (uri));
   SinopiaGenerator *generator = sinopia_window_get_generator (window);
   g_assert_cmpint (sinopia_generator_get_state (generator), ==, SINOPIA_GENERATOR_READY);
@@ -1229,12 +1229,6 @@ test_live_debounce (void)
   set_state (window, "live", FALSE);
   unwatch (window, &reports);
   close_window (window);
-}
-
-static gboolean
-previewed (gpointer data)
-{
-  return ((Reports *) data)->previews > 0;
 }
 
 static void
