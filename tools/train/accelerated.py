@@ -136,9 +136,9 @@ def load_base(torch, base):
     training figures."""
     import models
     import flux_torch as ft
-    st = ft.SafeTensors(os.path.join(base, "ae.safetensors"))
-    ae = models.AutoEncoder(json.loads(st.metadata["ae_params"]))
-    ae.load_state_dict({k: torch.from_numpy(st.get(k, float32=True)) for k in st.names()}, strict=True)
+    weights, meta = ft.load_safetensors(os.path.join(base, "ae.safetensors"), float32=True)
+    ae = models.AutoEncoder(json.loads(meta["ae_params"]))
+    ae.load_state_dict({k: torch.from_numpy(v) for k, v in weights.items()}, strict=True)
     card = json.load(open(os.path.join(base, "sinopia-model.json")))
     return ae.eval(), os.path.join(base, "tokenizer_2", "spiece.model"), card
 
@@ -149,23 +149,21 @@ def load_base_nets(torch, nets, base):
     state = {}
     for prefix, path in (("dit.", "transformer.safetensors"), ("t5.", "text_encoder_2/model.safetensors"),
                          ("clip.", "text_encoder/model.safetensors")):
-        st = ft.SafeTensors(os.path.join(base, path))
-        state.update({prefix + k: torch.from_numpy(st.get(k, float32=True)) for k in st.names()})
+        weights, _ = ft.load_safetensors(os.path.join(base, path), float32=True)
+        state.update({prefix + k: torch.from_numpy(v) for k, v in weights.items()})
     nets.load_state_dict(state, strict=True)
 
 
 def encode_all(torch, ae, imgs, dev, batch=512):
     """Latent means of every image, packed into transformer tokens, normalised, fp16, on the device."""
     import flux_torch as ft
-    p = ae.params
     out = []
     with torch.no_grad():
         for i in range(0, len(imgs), batch):
             # As train.images_to_tensor, but converted on the device: the host would take longer.
             x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + batch])).to(dev).permute(0, 3, 1, 2).float()
             x = x / 127.5 - 1
-            mean = ae.moments(x)[0]
-            out.append(ft.pack_latent((mean - p["shift_factor"]) * p["scale_factor"]).half())
+            out.append(ft.pack_latent(ae.encode(x)).half())
     return torch.cat(out)
 
 
