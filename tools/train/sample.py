@@ -137,24 +137,10 @@ class Pipeline:
         if tuple(noise.shape) != (1, 16, height // 8, width // 8):
             raise ValueError(f"noise is {list(noise.shape)}, expected [1, 16, {height // 8}, {width // 8}]")
         img = ft.pack_latent(noise)
-        rows, cols = height // 16, width // 16
-        img_ids = torch.from_numpy(ft.make_img_ids(rows, cols))
-        txt_ids = torch.from_numpy(ft.make_txt_ids(txt.shape[1]))
-        ts = ft.get_schedule(steps, img.shape[1], shift=bool(self.card.get("shift", True)),
-                             base_shift=float(self.card.get("base_shift", 0.5)),
-                             max_shift=float(self.card.get("max_shift", 1.15)))
-        for t_curr, t_next in zip(ts[:-1], ts[1:]):
-            t = torch.full((1,), t_curr, dtype=torch.float32)
-            c = self.flux.forward(img, img_ids, txt, txt_ids, t, y)
-            if guidance != 1.0:
-                u = self.flux.forward(img, img_ids, txt_u, txt_ids, t, y_u)
-                pred = u + guidance * (c - u)
-            else:
-                pred = c
-            img = img + float(np.float32(t_next - t_curr)) * pred
+        ts = self.schedule(steps, img.shape[1])
+        img = self.denoise(img, height, width, txt, y, txt_u, y_u, ts, guidance)
         latent = ft.unpack_latent(img, height // 8, width // 8)
-        x = self.ae.decode(latent).clamp(-1, 1)
-        u8 = (127.5 * (x[0] + 1)).permute(1, 2, 0).to(torch.uint8).numpy()  # truncation, as BFL
+        u8 = self.decode(latent)
         if dump:
             tensors = {"input.t5_ids": i5.astype(np.int32), "input.clip_ids": ic.astype(np.int32),
                        "input.negative_t5_ids": ni5.astype(np.int32), "input.negative_clip_ids": nic.astype(np.int32),
@@ -168,6 +154,32 @@ class Pipeline:
                     "cfg": "pred = u + guidance * (c - u); img += float32(t_next - t) * pred"}
             ft.save_safetensors(dump, tensors, meta)
         return u8, latent
+
+    def schedule(self, steps, n_img):
+        return ft.get_schedule(steps, n_img, shift=bool(self.card.get("shift", True)),
+                               base_shift=float(self.card.get("base_shift", 0.5)),
+                               max_shift=float(self.card.get("max_shift", 1.15)))
+
+    def denoise(self, img, height, width, txt, y, txt_u, y_u, ts, guidance):
+        """Euler steps along ts (descending) from the packed latent img, with true CFG."""
+        torch = self.torch
+        img_ids = torch.from_numpy(ft.make_img_ids(height // 16, width // 16))
+        txt_ids = torch.from_numpy(ft.make_txt_ids(txt.shape[1]))
+        for t_curr, t_next in zip(ts[:-1], ts[1:]):
+            t = torch.full((1,), t_curr, dtype=torch.float32)
+            c = self.flux.forward(img, img_ids, txt, txt_ids, t, y)
+            if guidance != 1.0:
+                u = self.flux.forward(img, img_ids, txt_u, txt_ids, t, y_u)
+                pred = u + guidance * (c - u)
+            else:
+                pred = c
+            img = img + float(np.float32(t_next - t_curr)) * pred
+        return img
+
+    def decode(self, latent):
+        """Unpacked latent [1, 16, h, w] -> uint8 image [H, W, 3]."""
+        x = self.ae.decode(latent).clamp(-1, 1)
+        return (127.5 * (x[0] + 1)).permute(1, 2, 0).to(self.torch.uint8).numpy()  # truncation, as BFL
 
     def png_text(self, prompt, negative, seed, steps, guidance, width, height):
         return {"parameters": json.dumps({"prompt": prompt, "negative": negative, "seed": seed, "steps": steps,
