@@ -194,6 +194,7 @@ def run(args):
     os.makedirs(args.work, exist_ok=True)
     recipe = copy.deepcopy(train.RECIPE)
     recipe.update(dit_batch=args.batch, dit_lr=args.lr, dit_warmup=args.warmup, ema=args.ema)
+    recipe["t_mean"] = args.t_mean
     t_start = time.time()
 
     ae, tokenizer, base_card = load_base(torch, args.base)
@@ -339,11 +340,11 @@ def run(args):
         "decoder": {"seconds": 60 * trained.get("decoder_minutes", 0.0)},
     }
     recipe_name = (f"tools/train/accelerated.py --images {n} --batch {B} --lr {args.lr} "
-                   f"--pooled-drop {args.pooled_drop} --pooled-swap {args.pooled_swap} "
+                   f"--pooled-drop {args.pooled_drop} --pooled-swap {args.pooled_swap} --t-mean {recipe['t_mean']} "
                    f"--minutes {round(elapsed / 60, 2)}{' --init' if args.init else ''} (autoencoder and tokenizer: {trained.get('recipe', 'base')})")
     rc = train.export_folder(torch, args.out, recipe, fin, ae, spm_bytes, infos, recipe_name)
     train.atomic_json(os.path.join(args.work, "run.json"), {
-        "images": n, "captions_per_scene": k, "pooled_drop": args.pooled_drop, "pooled_swap": args.pooled_swap, "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
+        "images": n, "captions_per_scene": k, "pooled_drop": args.pooled_drop, "pooled_swap": args.pooled_swap, "t_mean": recipe["t_mean"], "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
         "minutes": elapsed / 60, "steps": step, "samples": samples, "data_seconds": t_data,
         "encode_seconds": t_encode, "total_seconds": time.time() - t_start, "machine": machine, "init": args.init})
     return rc
@@ -366,6 +367,9 @@ def main(argv=None):
                     help="share of captions whose CLIP input is the empty caption (T5 keeps the caption)")
     ap.add_argument("--pooled-swap", type=float, default=0.25,
                     help="share of captions whose CLIP input is another sample's caption")
+    ap.add_argument("--t-mean", type=float, default=0.6,
+                    help="mean of the logit-normal t draw (the CPU recipe's is 0): 0.6 puts more of the training "
+                         "at t >= 0.7, where the shipped model loses shapes (tools/train/denoise_probe.py)")
     ap.add_argument("--base", default=DEFAULT_BASE, metavar="MODEL_DIR",
                     help="model whose autoencoder and tokenizer are used (default: the shipped one)")
     ap.add_argument("--init", action="store_true", help="start from the base's transformer and text encoders")
