@@ -109,10 +109,11 @@ gboolean sinopia_generate_check_size (const SinopiaModelInfo *info, uint32_t wid
 SinopiaImage *sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *params, const gint *cancel,
                                 SinopiaStepFunc on_step, gpointer user_data, GError **error);
 
-/* Dispatches every shader a generation and an image encode at the native size use, once: lavapipe compiles each shader on its first dispatch, which on a machine whose Mesa
- * shader cache is empty takes tens of seconds in all; Mesa keeps the result on disk, so later
- * calls (and later starts) take a fraction of a second. For a front end to run while the user
- * is still typing. Errors as sinopia_generate. */
+/* Dispatches every shader a generation and an image encode at the native size use, once:
+ * lavapipe compiles each shader on its first dispatch, which on a machine whose Mesa shader
+ * cache is empty takes tens of seconds in all; Mesa keeps the result on disk, so later calls
+ * (and later starts) take a fraction of a second. For a front end to run while the user is
+ * still typing. Errors as sinopia_generate. */
 gboolean sinopia_generate_warm_up (SinopiaModel *model, const gint *cancel, GError **error);
 
 /* The image's parameters as a JSON object with the keys prompt, negative, seed, steps,

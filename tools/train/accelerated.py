@@ -260,7 +260,7 @@ def run(args):
         drop = torch.rand(B, device=dev) < recipe["caption_dropout"]
         ids_t5 = torch.where(drop[:, None], empty_t5, caps["t5"][idx, kk])
         # CLIP's pooled vector alone sees the whole caption; let it tell nothing (empty caption) or
-        # the wrong thing (the next sample's) now and then, so that the T5 tokens must carry every
+        # the wrong thing (the previous sample's) now and then, so that the T5 tokens must carry every
         # word (regional prompting gives each region its own T5 prompt but the base's pooled vector).
         u = torch.rand(B, device=dev)
         pooled_empty = u < args.pooled_drop
@@ -281,7 +281,8 @@ def run(args):
             _, y = clip(ids_clip)
             pred = dit(xt, txt, y, t, cos, sin)
         fm_loss = torch.mean((pred.float() - (noise - x0)) ** 2)
-        targets = types.SimpleNamespace(keep=~drop, keep_pooled=~(drop | pooled_empty | pooled_other), bg=caps["bg"][idx, kk], cell_colour=caps["cell_colour"][idx, kk],
+        targets = types.SimpleNamespace(keep=~drop, keep_pooled=~(drop | pooled_empty | pooled_other),
+                                        bg=caps["bg"][idx, kk], cell_colour=caps["cell_colour"][idx, kk],
                                         cell_shape=caps["cell_shape"][idx, kk], pairs=caps["pairs"][idx, kk])
         aux = train.caption_probe_loss(torch, probe, txt, ids_t5 != recipe["pad_id"], y, targets)
         loss = fm_loss + aux_weight * aux
@@ -344,7 +345,8 @@ def run(args):
                    f"--minutes {round(elapsed / 60, 2)}{' --init' if args.init else ''} (autoencoder and tokenizer: {trained.get('recipe', 'base')})")
     rc = train.export_folder(torch, args.out, recipe, fin, ae, spm_bytes, infos, recipe_name)
     train.atomic_json(os.path.join(args.work, "run.json"), {
-        "images": n, "captions_per_scene": k, "pooled_drop": args.pooled_drop, "pooled_swap": args.pooled_swap, "t_mean": recipe["t_mean"], "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
+        "images": n, "captions_per_scene": k, "pooled_drop": args.pooled_drop, "pooled_swap": args.pooled_swap,
+        "t_mean": recipe["t_mean"], "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
         "minutes": elapsed / 60, "steps": step, "samples": samples, "data_seconds": t_data,
         "encode_seconds": t_encode, "total_seconds": time.time() - t_start, "machine": machine, "init": args.init})
     return rc
