@@ -193,8 +193,7 @@ def run(args):
         torch.backends.cudnn.allow_tf32 = False
     os.makedirs(args.work, exist_ok=True)
     recipe = copy.deepcopy(train.RECIPE)
-    recipe.update(dit_batch=args.batch, dit_lr=args.lr, dit_warmup=args.warmup, ema=args.ema)
-    recipe["t_mean"] = args.t_mean
+    recipe.update(dit_batch=args.batch, dit_lr=args.lr, dit_warmup=args.warmup, ema=args.ema, t_mean=args.t_mean)
     t_start = time.time()
 
     ae, tokenizer, base_card = load_base(torch, args.base)
