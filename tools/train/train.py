@@ -1066,7 +1066,7 @@ def model_json(recipe, infos, L, recipe_name):
                  "generator=torch.Generator('cpu').manual_seed(seed)); the C engine: sinopia_noise(seed) "
                  "(so a seed paints different images in the two; give the noise to compare them)",
         # the values `sinopia-cli bench regional` / `bench inpaint` report with (docs/shapes-world.md)
-        "regional_prompting": {"base_ratio": 0.2, "injection_end": 0.5, "double_interval": 2, "single_interval": 4},
+        "regional_prompting": {"base_ratio": 0.8, "injection_end": 0.5, "double_interval": 2, "single_interval": 4},
         "kv_edit": {"skip_steps": 4, "inversion_guidance": 1.0, "denoise_guidance": recipe["default_guidance"],
                     "attn_scale": 1.0, "reinit_noise": False},
         # measured on the exported model with `sinopia-cli vital-layers`, then written here by hand
