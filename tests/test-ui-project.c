@@ -93,6 +93,7 @@ sample_project (void)
   p->settings.seed = ((guint64) 1 << 53) - 1;
   p->settings.keep_seed = FALSE;
   p->settings.guidance = 3.25;
+  p->settings.base_ratio = 0.2;
   p->settings.double_interval = 2;
   p->input_rgb = g_malloc (32 * 16 * 3);
   for (int i = 0; i < 32 * 16 * 3; i++)
@@ -125,6 +126,7 @@ test_project_round_trip (void)
   g_assert_cmpuint (q->settings.seed, ==, p->settings.seed);
   g_assert_false (q->settings.keep_seed);
   g_assert_cmpfloat (q->settings.guidance, ==, 3.25);
+  g_assert_cmpfloat (q->settings.base_ratio, ==, 0.2);
   g_assert_cmpint (q->settings.double_interval, ==, 2);
   g_assert_cmpint (q->settings.single_interval, ==, -1);
   g_assert_cmpmem (q->input_rgb, 32 * 16 * 3, p->input_rgb, 32 * 16 * 3);
@@ -144,6 +146,15 @@ test_project_round_trip (void)
   p->settings.guidance = NAN;
   g_autoptr (GBytes) nan_bytes = sinopia_project_to_bytes (p, &error);
   g_assert_nonnull (strstr (g_bytes_get_data (nan_bytes, NULL), "\"guidance\":null"));
+  /* so is a default base ratio, a new project's, and it reads back as the model's default */
+  g_autoptr (SinopiaProject) fresh = sinopia_project_new (32, 16);
+  g_assert_true (isnan (fresh->settings.base_ratio));
+  g_autoptr (GBytes) fresh_bytes = sinopia_project_to_bytes (fresh, &error);
+  g_assert_nonnull (strstr (g_bytes_get_data (fresh_bytes, NULL), "\"base_ratio\":null"));
+  g_autoptr (SinopiaProject) fresh_back
+      = sinopia_project_from_bytes (g_bytes_get_data (fresh_bytes, NULL), g_bytes_get_size (fresh_bytes), "test", &error);
+  g_assert_no_error (error);
+  g_assert_true (isnan (fresh_back->settings.base_ratio));
 
   g_autofree char *path = g_build_filename (g_get_tmp_dir (), "sinopia-test-project.sinopia", NULL);
   g_assert_true (sinopia_project_save (q, path, &error));

@@ -511,6 +511,29 @@ temp_uri (const char *name)
   return g_filename_to_uri (path, NULL, NULL);
 }
 
+/* A new project's base ratio is the model's (sinopia-model.json tunes it per model); the spin says
+ * so at its lower bound and goes back to it from a value the user chose. */
+static void
+test_base_ratio_default (void)
+{
+  SinopiaWindow *window = open_window ();
+  guint nth = 0;
+  GtkSpinButton *ratio = GTK_SPIN_BUTTON (find_named (GTK_WIDGET (window), "base-ratio", &nth));
+  g_assert_nonnull (ratio);
+  const SinopiaGenerationSettings *s = &sinopia_document_get_project (sinopia_window_get_document (window))->settings;
+  g_assert_true (isnan (s->base_ratio));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (ratio)), ==, "model default");
+  gtk_spin_button_set_value (ratio, 0.5);
+  g_assert_cmpfloat (s->base_ratio, ==, 0.5);
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (ratio)), ==, "0.50");
+  gtk_spin_button_set_value (ratio, 0.0);
+  g_assert_cmpfloat (s->base_ratio, ==, 0.0);
+  gtk_spin_button_spin (ratio, GTK_SPIN_STEP_BACKWARD, 0.05);
+  g_assert_true (isnan (s->base_ratio));
+  g_assert_cmpstr (gtk_editable_get_text (GTK_EDITABLE (ratio)), ==, "model default");
+  close_window (window);
+}
+
 static void
 test_project_round_trip (void)
 {
@@ -542,7 +565,8 @@ test_project_round_trip (void)
   g_assert_cmpint (b->settings.mode, ==, SINOPIA_MODE_EDIT);
   g_assert_false (b->settings.keep_seed);
   g_assert_cmpuint (b->settings.seed, ==, 1234567);
-  g_assert_cmpfloat (b->settings.base_ratio, ==, a->settings.base_ratio);
+  g_assert_true (isnan (a->settings.base_ratio) ? isnan (b->settings.base_ratio)
+                                                : b->settings.base_ratio == a->settings.base_ratio);
   g_assert_cmpuint (b->history->len, ==, 2);
   g_assert_cmpint (b->shown, ==, 0);
   const SinopiaHistoryItem *ha = g_ptr_array_index (a->history, 1), *hb = g_ptr_array_index (b->history, 1);
@@ -1415,6 +1439,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ui/regions/select-move-resize", test_select_move_resize);
   g_test_add_func ("/ui/prompts/undo", test_prompts_undo);
   g_test_add_func ("/ui/project/round-trip", test_project_round_trip);
+  g_test_add_func ("/ui/settings/base-ratio-default", test_base_ratio_default);
   g_test_add_func ("/ui/export/png-chunks", test_export_png);
   g_test_add_func ("/ui/open/png-crops", test_open_png_crops);
   g_test_add_func ("/ui/open/jpeg", test_open_jpeg);

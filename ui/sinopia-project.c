@@ -52,7 +52,7 @@ sinopia_project_new (uint32_t width, uint32_t height)
     .mode = SINOPIA_MODE_GENERATE,
     .keep_seed = TRUE,
     .guidance = NAN,
-    .base_ratio = 0.2,
+    .base_ratio = NAN,
     .mask_inject_steps = -1,
     .double_interval = -1,
     .single_interval = -1,
@@ -162,7 +162,11 @@ sinopia_project_to_bytes (const SinopiaProject *project, GError **error)
     g_string_append (out, "null,");
   else
     g_string_append_printf (out, "%.17g,", s->guidance);
-  g_string_append_printf (out, "\"base_ratio\":%.17g,", s->base_ratio);
+  append_key (out, "base_ratio");
+  if (isnan (s->base_ratio))
+    g_string_append (out, "null,");
+  else
+    g_string_append_printf (out, "%.17g,", s->base_ratio);
   append_int_or_default (out, "mask_inject_steps", s->mask_inject_steps);
   append_int_or_default (out, "double_interval", s->double_interval);
   append_int_or_default (out, "single_interval", s->single_interval);
@@ -295,12 +299,15 @@ read_parameters (Reader *reader, const SinopiaJsonNode *node, SinopiaGenerationS
     return fail (reader, "\"parameters\" is %s, not an object", sinopia_json_type_phrase (node));
   if (!sinopia_json_get_int64 (node, "steps", 0, 1000, &steps, &local)
       || !sinopia_json_get_int64 (node, "seed", 0, MAX_SEED, &seed, &local)
-      || !sinopia_json_get_bool (node, "keep_seed", &s->keep_seed, &local)
-      || !sinopia_json_get_double (node, "base_ratio", &s->base_ratio, &local))
+      || !sinopia_json_get_bool (node, "keep_seed", &s->keep_seed, &local))
     return fail_from (reader, "parameters", local);
   s->steps = (guint) steps;
   s->seed = (guint64) seed;
-  if (!(s->base_ratio >= 0 && s->base_ratio <= 1))
+  if (sinopia_json_type (sinopia_json_object_get (node, "base_ratio")) == SINOPIA_JSON_NULL)
+    s->base_ratio = NAN;
+  else if (!sinopia_json_get_double (node, "base_ratio", &s->base_ratio, &local))
+    return fail_from (reader, "parameters", local);
+  else if (!(s->base_ratio >= 0 && s->base_ratio <= 1))
     return fail (reader, "parameters: base_ratio %g is outside [0, 1]", s->base_ratio);
   const SinopiaJsonNode *guidance = sinopia_json_object_get (node, "guidance");
   if (sinopia_json_type (guidance) == SINOPIA_JSON_NULL)

@@ -19,6 +19,8 @@
 #define AUTOSAVE_DELAY_S 2
 #define THUMBNAIL_SIZE 64
 #define TOAST_TIMEOUT_S 6
+/* the base ratio spin's lower bound (sinopia-window.ui): shown as "model default" */
+#define BASE_RATIO_MODEL_DEFAULT -0.05
 
 G_DEFINE_FINAL_TYPE (SinopiaWindow, sinopia_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -273,7 +275,7 @@ sync_settings (SinopiaWindow *self)
   gtk_spin_button_set_value (self->steps_spin, s->steps);
   gtk_spin_button_set_value (self->seed_spin, (double) s->seed);
   gtk_spin_button_set_value (self->guidance_spin, isnan (s->guidance) ? 0 : s->guidance);
-  gtk_spin_button_set_value (self->base_ratio_spin, s->base_ratio);
+  gtk_spin_button_set_value (self->base_ratio_spin, isnan (s->base_ratio) ? BASE_RATIO_MODEL_DEFAULT : s->base_ratio);
   gtk_spin_button_set_value (self->inject_spin, s->mask_inject_steps);
   gtk_spin_button_set_value (self->double_spin, s->double_interval);
   gtk_spin_button_set_value (self->single_spin, s->single_interval);
@@ -662,7 +664,7 @@ on_setting_changed (GtkSpinButton *spin, SinopiaWindow *self)
   else if (spin == self->guidance_spin)
     s->guidance = value > 0 ? value : NAN;
   else if (spin == self->base_ratio_spin)
-    s->base_ratio = value;
+    s->base_ratio = value >= 0 ? value : NAN;
   else if (spin == self->inject_spin)
     s->mask_inject_steps = (int) value;
   else if (spin == self->double_spin)
@@ -672,7 +674,8 @@ on_setting_changed (GtkSpinButton *spin, SinopiaWindow *self)
   sinopia_document_changed (self->document, SINOPIA_CHANGE_SETTINGS);
 }
 
-/* Steps and guidance at 0, and the advanced options at −1, mean the model's own value: say so. */
+/* Steps and guidance at 0, the base ratio one step below 0 and the advanced options at −1 mean the
+ * model's own value: say so. */
 static gboolean
 on_spin_output (GtkSpinButton *spin, gpointer data)
 {
@@ -949,8 +952,8 @@ sinopia_window_init (SinopiaWindow *self)
                                 self->inject_spin, self->double_spin, self->single_spin };
   for (guint i = 0; i < G_N_ELEMENTS (settings); i++)
     g_signal_connect (settings[i], "value-changed", G_CALLBACK (on_setting_changed), self);
-  GtkSpinButton *defaulted[] = { self->steps_spin, self->guidance_spin, self->inject_spin, self->double_spin,
-                                 self->single_spin };
+  GtkSpinButton *defaulted[] = { self->steps_spin, self->guidance_spin, self->base_ratio_spin, self->inject_spin,
+                                 self->double_spin, self->single_spin };
   for (guint i = 0; i < G_N_ELEMENTS (defaulted); i++)
     g_signal_connect (defaulted[i], "output", G_CALLBACK (on_spin_output), NULL);
   g_signal_connect (self->width_spin, "value-changed", G_CALLBACK (on_size_changed), self);
