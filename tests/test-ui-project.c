@@ -199,6 +199,7 @@ test_project_refused (void)
   check_refused ("\"colour\":\"#e01b24\"", "\"colour\":\"red\"", SINOPIA_PROJECT_ERROR_INVALID, "colour");
   check_refused ("\"steps\":12", "\"steps\":-1", SINOPIA_PROJECT_ERROR_INVALID, "steps");
   check_refused ("\"base_ratio\":0.2", "\"base_ratio\":2", SINOPIA_PROJECT_ERROR_INVALID, "base_ratio");
+  check_refused ("\"guidance\":3.25", "\"guidance\":101", SINOPIA_PROJECT_ERROR_INVALID, "guidance 101 is outside");
   check_refused ("\"visible\":false", "\"visible\":0", SINOPIA_PROJECT_ERROR_INVALID, "visible");
   check_refused ("\"input\":\"", "\"input\":\"AAAA", SINOPIA_PROJECT_ERROR_INVALID, "input");
   check_refused ("\"shown\":0", "\"shown\":1", SINOPIA_PROJECT_ERROR_INVALID, "shown");

@@ -140,6 +140,16 @@ append_int_or_default (GString *out, const char *key, int value)
     g_string_append_printf (out, "%d,", value);
 }
 
+static void
+append_double_or_default (GString *out, const char *key, double value)
+{
+  append_key (out, key);
+  if (isnan (value))
+    g_string_append (out, "null,");
+  else
+    g_string_append_printf (out, "%.17g,", value);
+}
+
 GBytes *
 sinopia_project_to_bytes (const SinopiaProject *project, GError **error)
 {
@@ -157,16 +167,8 @@ sinopia_project_to_bytes (const SinopiaProject *project, GError **error)
   g_string_append (out, "\"parameters\":{");
   g_string_append_printf (out, "\"steps\":%u,\"seed\":%" G_GUINT64_FORMAT ",\"keep_seed\":%s,", s->steps, s->seed,
                           s->keep_seed ? "true" : "false");
-  append_key (out, "guidance");
-  if (isnan (s->guidance))
-    g_string_append (out, "null,");
-  else
-    g_string_append_printf (out, "%.17g,", s->guidance);
-  append_key (out, "base_ratio");
-  if (isnan (s->base_ratio))
-    g_string_append (out, "null,");
-  else
-    g_string_append_printf (out, "%.17g,", s->base_ratio);
+  append_double_or_default (out, "guidance", s->guidance);
+  append_double_or_default (out, "base_ratio", s->base_ratio);
   append_int_or_default (out, "mask_inject_steps", s->mask_inject_steps);
   append_int_or_default (out, "double_interval", s->double_interval);
   append_int_or_default (out, "single_interval", s->single_interval);
@@ -290,6 +292,23 @@ get_optional_int (Reader *reader, const SinopiaJsonNode *object, const char *key
   return TRUE;
 }
 
+/* A number in [0, max], or null for the model's default (NAN). */
+static gboolean
+get_optional_double (Reader *reader, const SinopiaJsonNode *object, const char *key, double max, double *out)
+{
+  if (sinopia_json_type (sinopia_json_object_get (object, key)) == SINOPIA_JSON_NULL)
+    {
+      *out = NAN;
+      return TRUE;
+    }
+  GError *local = NULL;
+  if (!sinopia_json_get_double (object, key, out, &local))
+    return fail_from (reader, "parameters", local);
+  if (!(*out >= 0 && *out <= max))
+    return fail (reader, "parameters: %s %g is outside [0, %g]", key, *out, max);
+  return TRUE;
+}
+
 static gboolean
 read_parameters (Reader *reader, const SinopiaJsonNode *node, SinopiaGenerationSettings *s)
 {
@@ -303,20 +322,9 @@ read_parameters (Reader *reader, const SinopiaJsonNode *node, SinopiaGenerationS
     return fail_from (reader, "parameters", local);
   s->steps = (guint) steps;
   s->seed = (guint64) seed;
-  if (sinopia_json_type (sinopia_json_object_get (node, "base_ratio")) == SINOPIA_JSON_NULL)
-    s->base_ratio = NAN;
-  else if (!sinopia_json_get_double (node, "base_ratio", &s->base_ratio, &local))
-    return fail_from (reader, "parameters", local);
-  else if (!(s->base_ratio >= 0 && s->base_ratio <= 1))
-    return fail (reader, "parameters: base_ratio %g is outside [0, 1]", s->base_ratio);
-  const SinopiaJsonNode *guidance = sinopia_json_object_get (node, "guidance");
-  if (sinopia_json_type (guidance) == SINOPIA_JSON_NULL)
-    s->guidance = NAN;
-  else if (!sinopia_json_get_double (node, "guidance", &s->guidance, &local))
-    return fail_from (reader, "parameters", local);
-  else if (!isfinite (s->guidance) || s->guidance < 0 || s->guidance > 100)
-    return fail (reader, "parameters: guidance %g is outside [0, 100]", s->guidance);
-  return get_optional_int (reader, node, "mask_inject_steps", 1000, &s->mask_inject_steps)
+  return get_optional_double (reader, node, "base_ratio", 1, &s->base_ratio)
+         && get_optional_double (reader, node, "guidance", 100, &s->guidance)
+         && get_optional_int (reader, node, "mask_inject_steps", 1000, &s->mask_inject_steps)
          && get_optional_int (reader, node, "double_interval", 1000, &s->double_interval)
          && get_optional_int (reader, node, "single_interval", 1000, &s->single_interval);
 }

@@ -19,8 +19,6 @@
 #define AUTOSAVE_DELAY_S 2
 #define THUMBNAIL_SIZE 64
 #define TOAST_TIMEOUT_S 6
-/* the base ratio spin's lower bound (sinopia-window.ui): shown as "model default" */
-#define BASE_RATIO_MODEL_DEFAULT -0.05
 
 G_DEFINE_FINAL_TYPE (SinopiaWindow, sinopia_window, ADW_TYPE_APPLICATION_WINDOW)
 
@@ -275,7 +273,10 @@ sync_settings (SinopiaWindow *self)
   gtk_spin_button_set_value (self->steps_spin, s->steps);
   gtk_spin_button_set_value (self->seed_spin, (double) s->seed);
   gtk_spin_button_set_value (self->guidance_spin, isnan (s->guidance) ? 0 : s->guidance);
-  gtk_spin_button_set_value (self->base_ratio_spin, isnan (s->base_ratio) ? BASE_RATIO_MODEL_DEFAULT : s->base_ratio);
+  gtk_spin_button_set_value (self->base_ratio_spin,
+                             isnan (s->base_ratio)
+                                 ? gtk_adjustment_get_lower (gtk_spin_button_get_adjustment (self->base_ratio_spin))
+                                 : s->base_ratio);
   gtk_spin_button_set_value (self->inject_spin, s->mask_inject_steps);
   gtk_spin_button_set_value (self->double_spin, s->double_interval);
   gtk_spin_button_set_value (self->single_spin, s->single_interval);
