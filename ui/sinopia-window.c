@@ -265,6 +265,26 @@ sync_selection (SinopiaWindow *self)
   gtk_list_box_unselect_all (self->region_list);
 }
 
+/* A defaulted spin's lower bound stands for the model's own value, NAN in the settings. */
+static gboolean
+spin_at_default (GtkSpinButton *spin)
+{
+  return gtk_spin_button_get_value (spin) <= gtk_adjustment_get_lower (gtk_spin_button_get_adjustment (spin));
+}
+
+static void
+spin_set_double_or_default (GtkSpinButton *spin, double value)
+{
+  gtk_spin_button_set_value (spin,
+                             isnan (value) ? gtk_adjustment_get_lower (gtk_spin_button_get_adjustment (spin)) : value);
+}
+
+static double
+spin_get_double_or_default (GtkSpinButton *spin)
+{
+  return spin_at_default (spin) ? NAN : gtk_spin_button_get_value (spin);
+}
+
 static void
 sync_settings (SinopiaWindow *self)
 {
@@ -272,11 +292,8 @@ sync_settings (SinopiaWindow *self)
   const SinopiaGenerationSettings *s = &p->settings;
   gtk_spin_button_set_value (self->steps_spin, s->steps);
   gtk_spin_button_set_value (self->seed_spin, (double) s->seed);
-  gtk_spin_button_set_value (self->guidance_spin, isnan (s->guidance) ? 0 : s->guidance);
-  gtk_spin_button_set_value (self->base_ratio_spin,
-                             isnan (s->base_ratio)
-                                 ? gtk_adjustment_get_lower (gtk_spin_button_get_adjustment (self->base_ratio_spin))
-                                 : s->base_ratio);
+  spin_set_double_or_default (self->guidance_spin, s->guidance);
+  spin_set_double_or_default (self->base_ratio_spin, s->base_ratio);
   gtk_spin_button_set_value (self->inject_spin, s->mask_inject_steps);
   gtk_spin_button_set_value (self->double_spin, s->double_interval);
   gtk_spin_button_set_value (self->single_spin, s->single_interval);
@@ -663,9 +680,9 @@ on_setting_changed (GtkSpinButton *spin, SinopiaWindow *self)
   else if (spin == self->seed_spin)
     s->seed = (guint64) value;
   else if (spin == self->guidance_spin)
-    s->guidance = value > 0 ? value : NAN;
+    s->guidance = spin_get_double_or_default (spin);
   else if (spin == self->base_ratio_spin)
-    s->base_ratio = value >= 0 ? value : NAN;
+    s->base_ratio = spin_get_double_or_default (spin);
   else if (spin == self->inject_spin)
     s->mask_inject_steps = (int) value;
   else if (spin == self->double_spin)
@@ -680,8 +697,7 @@ on_setting_changed (GtkSpinButton *spin, SinopiaWindow *self)
 static gboolean
 on_spin_output (GtkSpinButton *spin, gpointer data)
 {
-  double value = gtk_spin_button_get_value (spin);
-  if (value > gtk_adjustment_get_lower (gtk_spin_button_get_adjustment (spin)))
+  if (!spin_at_default (spin))
     return FALSE;
   gtk_editable_set_text (GTK_EDITABLE (spin), "model default");
   return TRUE;
