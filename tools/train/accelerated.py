@@ -188,7 +188,8 @@ def run(args):
     dev = torch.device(args.device)
     if dev.type == "cuda":
         # The latents must be the autoencoder's float32 ones (the C engine encodes in float32 for
-        # inversion); the transformer runs under bf16 autocast and does not need TF32 either.
+        # inversion); the transformer runs under bf16 autocast (train.mixed_precision) and does not need
+        # TF32 either.
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
     os.makedirs(args.work, exist_ok=True)
@@ -275,7 +276,7 @@ def run(args):
                                     recipe["dit_lr_final"])
         for g in opt.param_groups:
             g["lr"] = lr
-        with torch.autocast(dev.type, dtype=torch.bfloat16):
+        with train.mixed_precision(torch, dev.type):
             txt = t5(ids_t5)
             _, y = clip(ids_clip)
             pred = dit(xt, txt, y, t, cos, sin)
