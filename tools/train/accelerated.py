@@ -39,7 +39,8 @@ import train  # noqa: E402
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_BASE = os.path.join(REPO, "resources", "models", "sinopia-shapes")
 # Scenes of this run come from their own seed stream, apart from the CPU recipe's (seed 1234) and its
-# evaluation sets (seed + 1, seed + 2).
+# evaluation sets (seed + 1, seed + 2). A leg that goes on from earlier weights takes another seed
+# (--scene-seed) so that it sees scenes the earlier legs did not.
 SCENE_SEED = 4321
 CHUNK = 2000
 # Steps between the copies of the training state that a non-finite loss returns to.
@@ -80,15 +81,15 @@ def _worker_init(img_path, n, side, tokenizer, recipe):
 def _render_chunk(job):
     """Renders scenes [c0, c1) into the shared image file and returns their captions (K each, drawn as
     the CPU recipe draws one per step) with probe targets, and the scenes."""
-    c0, c1, k = job
+    c0, c1, k, seed = job
     imgs, tok, recipe = _worker["imgs"], _worker["tok"], _worker["recipe"]
     L = recipe["text_max_length"]
     scenes, captions = [], []
     for i in range(c0, c1):
-        scene = shapes.sample_scene(shapes.sample_rng(SCENE_SEED, i), side=recipe["side"])
+        scene = shapes.sample_scene(shapes.sample_rng(seed, i), side=recipe["side"])
         imgs[i] = shapes.render_scene(scene)
         scenes.append(scene)
-        rng = np.random.default_rng([SCENE_SEED, 53, i])
+        rng = np.random.default_rng([seed, 53, i])
         for _ in range(k):
             text = shapes.canonical_caption(scene)
             for _ in range(4):
@@ -117,7 +118,7 @@ def make_data(args, recipe, tokenizer):
     img_path = os.path.join(args.work, "images.u8")
     np.memmap(img_path, dtype=np.uint8, mode="w+", shape=(n, side, side, 3)).flush()
     pool = CaptionPool(n, k, recipe["text_max_length"])
-    jobs = [(c0, min(c0 + CHUNK, n), k) for c0 in range(0, n, CHUNK)]
+    jobs = [(c0, min(c0 + CHUNK, n), k, args.scene_seed) for c0 in range(0, n, CHUNK)]
     t0 = time.time()
     with open(os.path.join(args.work, "scenes.jsonl"), "w") as f, multiprocessing.get_context("fork").Pool(
             args.workers, _worker_init, (img_path, n, side, tokenizer, recipe)) as workers:
@@ -342,10 +343,11 @@ def run(args):
     }
     recipe_name = (f"tools/train/accelerated.py --images {n} --batch {B} --lr {args.lr} "
                    f"--pooled-drop {args.pooled_drop} --pooled-swap {args.pooled_swap} --t-mean {recipe['t_mean']} "
-                   f"--minutes {round(elapsed / 60, 2)}{' --init' if args.init else ''} (autoencoder and tokenizer: {trained.get('recipe', 'base')})")
+                   f"--scene-seed {args.scene_seed} --minutes {round(elapsed / 60, 2)}{' --init' if args.init else ''} (autoencoder and tokenizer: {trained.get('recipe', 'base')})")
     rc = train.export_folder(torch, args.out, recipe, fin, ae, spm_bytes, infos, recipe_name)
     train.atomic_json(os.path.join(args.work, "run.json"), {
-        "images": n, "captions_per_scene": k, "pooled_drop": args.pooled_drop, "pooled_swap": args.pooled_swap,
+        "images": n, "scene_seed": args.scene_seed, "captions_per_scene": k,
+        "pooled_drop": args.pooled_drop, "pooled_swap": args.pooled_swap,
         "t_mean": recipe["t_mean"], "batch": B, "lr": args.lr, "warmup": args.warmup, "ema": args.ema,
         "minutes": elapsed / 60, "steps": step, "samples": samples, "data_seconds": t_data,
         "encode_seconds": t_encode, "total_seconds": time.time() - t_start, "machine": machine, "init": args.init})
@@ -360,6 +362,8 @@ def main(argv=None):
     ap.add_argument("--wall-minutes", type=float, default=None,
                     help="the whole run's limit: training gets what the data phase leaves, less a minute")
     ap.add_argument("--images", type=int, default=200000)
+    ap.add_argument("--scene-seed", type=int, default=SCENE_SEED,
+                    help="seed of the scene stream; give each leg that goes on from earlier weights its own")
     ap.add_argument("--captions", type=int, default=4, help="captions drawn per scene")
     ap.add_argument("--batch", type=int, default=512)
     ap.add_argument("--lr", type=float, default=1e-3)
