@@ -182,6 +182,11 @@ def load_state(nets, ema, probe, opt, kept):
 
 
 def run(args):
+    reserved = train.RECIPE["seed"] + np.arange(3)
+    if args.scene_seed in reserved:
+        train.log(f"accelerated: --scene-seed {args.scene_seed} is one of the CPU recipe's seed streams "
+                  f"({', '.join(map(str, reserved))}: its training images and the evaluation sets); take another")
+        return 2
     torch = train.torch_setup()
     if args.device == "cuda" and not torch.cuda.is_available():
         train.log("accelerated: no CUDA device; use --device cpu for a (slow) check")
