@@ -162,7 +162,8 @@ def encode_all(torch, ae, imgs, dev, batch=512):
     with torch.no_grad():
         for i in range(0, len(imgs), batch):
             # As train.images_to_tensor, but converted on the device: the host would take longer.
-            x = torch.from_numpy(np.ascontiguousarray(imgs[i:i + batch])).to(dev).permute(0, 3, 1, 2).float()
+            # A writable copy: torch does not support tensors over the read-only memmap.
+            x = torch.from_numpy(np.array(imgs[i:i + batch])).to(dev).permute(0, 3, 1, 2).float()
             x = x / 127.5 - 1
             out.append(ft.pack_latent(ae.encode(x)).half())
     return torch.cat(out)
