@@ -15,8 +15,10 @@
 #include "sinopia-test-quality.h"
 #include "sinopia-test-vk.h"
 
-/* Few steps keep the test short; the model's figures at its 20 default steps are in its card. */
-#define SCENE_STEPS 10
+/* Fewer steps than the model's default 20 keep the test short; the card's figures are at 20. At
+ * 10 or fewer the H200-trained weights wash the pink background of the third scene out to white
+ * (12 was the fewest that passed all three scenes on lavapipe), hence 16, with a margin. */
+#define SCENE_STEPS 16
 
 static const char *shipped_dir;
 
