@@ -38,8 +38,8 @@ static gboolean
 wait_until (Condition cond, gpointer data, double seconds)
 {
   gint64 end = g_get_monotonic_time () + (gint64) (seconds * G_USEC_PER_SEC);
-  /* The loop blocks between events, as the application's own does: polling it would take a core
-   * from the engine and slow down every generation the tests time. The tick bounds each wait. */
+  /* The loop blocks between events, as the application's own does, rather than waking every
+   * millisecond beside the engine on two cores. The tick bounds each wait. */
   guint tick = g_timeout_add (5, keep_ticking, NULL);
   gboolean met;
   while (!(met = cond (data)) && g_get_monotonic_time () <= end)
