@@ -337,8 +337,8 @@ cli_bench (int argc, char **argv)
   b.ctx = sinopia_vk_context_new (NULL, &error);
   if (!b.ctx)
     return cli_fail ("%s", error->message);
-  const SinopiaVkDeviceInfo *info = sinopia_vk_context_device_info (b.ctx);
-  printf ("device: %s (%s)\n", info->name, info->type);
+  g_autofree char *device = cli_device_label (b.ctx);
+  printf ("device: %s (%s)\n", device, sinopia_vk_context_device_info (b.ctx)->type);
   fflush (stdout);
   b.rec = sinopia_recorder_new (b.ctx, &error);
   gboolean ok = b.rec && run_ops (&b, full, &error);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "sinopia-cli.h"
+#include "sinopia-vk.h"
 
 static const CliCommand commands[] = {
   { "devices", "List Vulkan devices and their capabilities", cli_devices },
@@ -33,6 +34,16 @@ print_usage (FILE *out)
     fprintf (out, "  %-14s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nGeneral options:\n  -h, --help     Show this help (COMMAND --help for a command)\n"
                 "  --version      Print the version\n");
+}
+
+char *
+cli_device_label (SinopiaVkContext *ctx)
+{
+  const SinopiaVkDeviceInfo *info = sinopia_vk_context_device_info (ctx);
+  const char *threads = g_getenv ("LP_NUM_THREADS");
+  if (g_strcmp0 (info->type, "cpu") == 0 && threads)
+    return g_strdup_printf ("%s, LP_NUM_THREADS=%s", info->name, threads);
+  return g_strdup (info->name);
 }
 
 int
@@ -68,6 +79,7 @@ main (int argc, char **argv)
 {
   setlocale (LC_ALL, "");
   g_set_prgname ("sinopia-cli");
+  sinopia_vk_setup_process ();
   if (argc < 2) {
     print_usage (stderr);
     return CLI_USAGE;

@@ -5,6 +5,7 @@
 #include <glib.h>
 
 #include "sinopia-job.h"
+#include "sinopia-vk.h"
 
 enum { CLI_OK = 0, CLI_ERROR = 1, CLI_USAGE = 2 };
 
@@ -20,6 +21,9 @@ gboolean cli_parse (const char *command, const char *parameter, const char *summ
 /* Runs func(data) on a worker thread named `name` while SIGINT / SIGTERM cancel it; returns
  * its result once it ended. */
 gboolean cli_run_cancellable (const char *name, SinopiaJobFunc func, gpointer data, GError **error);
+/* The device's name for benchmark output; for a CPU device also its driver thread count
+ * (LP_NUM_THREADS), which the figures depend on. Free with g_free. */
+char *cli_device_label (SinopiaVkContext *ctx);
 /* Prints "sinopia-cli: <message>" on stderr and returns CLI_ERROR. */
 int cli_fail (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
 

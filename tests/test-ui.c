@@ -21,6 +21,7 @@
 #include "sinopia-preferences-window.h"
 #include "sinopia-renderer.h"
 #include "sinopia-test-quality.h"
+#include "sinopia-vk.h"
 #include "sinopia-window.h"
 
 /* ---- helpers ---- */
@@ -1443,6 +1444,7 @@ main (int argc, char **argv)
       printf ("1..0 # SKIP no display: run under xvfb-run\n");
       return 77;
     }
+  sinopia_vk_setup_process ();  /* as the application's main() does */
   gtk_test_init (&argc, &argv, NULL);
   adw_init ();
   /* as the application does at startup */

@@ -76,6 +76,39 @@ test_no_driver (void)
   g_test_trap_assert_stdout ("*mesa-vulkan-drivers*");
 }
 
+/* Twice the cores for lavapipe unless the user chose (`preset`); in a subprocess, since it
+ * sets the environment. */
+static void
+check_setup_process (const char *preset, const char *expected)
+{
+  if (g_test_subprocess ()) {
+    if (preset)
+      g_setenv ("LP_NUM_THREADS", preset, TRUE);
+    else
+      g_unsetenv ("LP_NUM_THREADS");
+    sinopia_vk_setup_process ();
+    g_print ("LP_NUM_THREADS=%s\n", g_getenv ("LP_NUM_THREADS"));
+    return;
+  }
+  g_autofree char *line = g_strdup_printf ("LP_NUM_THREADS=%s\n", expected);
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stdout (line);
+}
+
+static void
+test_setup_process_default (void)
+{
+  g_autofree char *twice = g_strdup_printf ("%u", MIN (2 * g_get_num_processors (), 16));
+  check_setup_process (NULL, twice);
+}
+
+static void
+test_setup_process_user_choice (void)
+{
+  check_setup_process ("3", "3");
+}
+
 static void
 test_tiny_max_allocation (void)
 {
@@ -345,6 +378,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/vk/device-selection", test_device_selection);
   g_test_add_func ("/vk/no-driver", test_no_driver);
+  g_test_add_func ("/vk/setup-process/default", test_setup_process_default);
+  g_test_add_func ("/vk/setup-process/user-choice", test_setup_process_user_choice);
   g_test_add_func ("/vk/tiny-max-allocation", test_tiny_max_allocation);
   g_test_add_func ("/vk/heap-limit", test_heap_limit);
   g_test_add_func ("/vk/transfers-mapped", test_transfers_mapped);

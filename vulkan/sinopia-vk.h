@@ -39,6 +39,16 @@ typedef struct _SinopiaVkContext SinopiaVkContext;
 typedef struct _SinopiaBuffer SinopiaBuffer;
 typedef struct _SinopiaRecorder SinopiaRecorder;
 
+/* ---- process setup ---------------------------------------------------------------- */
+
+/* Call from main() before any other thread starts (it may set an environment variable).
+ * Mesa's CPU driver, lavapipe, splits every dispatch into one equal share per thread, so
+ * whichever share is delayed (by the interface thread, or by the host taking a core away)
+ * holds the whole dispatch up. Unless LP_NUM_THREADS is already set, this asks for twice as
+ * many threads as cores, so that the shares are smaller and the threads that finish early
+ * take the rest. Other drivers ignore the variable. */
+void sinopia_vk_setup_process (void);
+
 /* ---- devices ---------------------------------------------------------------------- */
 
 typedef struct {
