@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "sinopia-ae.h"
 #include "sinopia-cli-tensors.h"
@@ -69,10 +70,11 @@ bench_inputs (const char *path, const SinopiaFluxConfig *cfg, uint32_t width, ui
 /* One step as the sampler runs it: forward + Euler update, one submission. */
 static gboolean
 time_step (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFluxConditioning *c, SinopiaRecorder *rec,
-           const SinopiaTensor *x, const SinopiaTensor *v, double *ms, guint *dispatches, GError **error)
+           const SinopiaTensor *x, const SinopiaTensor *v, gboolean profile, double *ms, guint *dispatches,
+           GError **error)
 {
   gint64 t0 = g_get_monotonic_time ();
-  if (!sinopia_recorder_begin (rec, FALSE, error))
+  if (!sinopia_recorder_begin (rec, profile, error))
     return FALSE;
   if (!sinopia_flux_forward (m, ws, c, 0, x, v, rec, NULL, error) ||
       !sinopia_op_mul_add (rec, v, NULL, x, -0.05f, x, error)) {
@@ -83,6 +85,56 @@ time_step (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFluxConditionin
   if (!sinopia_recorder_submit (rec, error))
     return FALSE;
   *ms = (g_get_monotonic_time () - t0) / 1000.0;
+  return TRUE;
+}
+
+typedef struct {
+  const char *op;
+  double ms;
+  guint count;
+} OpTotal;
+
+static int
+compare_op_total (const void *a, const void *b)
+{
+  const OpTotal *x = a, *y = b;
+  return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+/* Device time per shader over one profiled step, largest first: where a step's time goes
+ * (the wall time also holds what the timestamps do not see, such as barriers and submission). */
+static gboolean
+print_step_profile (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, SinopiaFluxConditioning *c, SinopiaRecorder *rec,
+                    const SinopiaTensor *x, const SinopiaTensor *v, GError **error)
+{
+  double wall;
+  guint dispatches, n;
+  if (!time_step (m, ws, c, rec, x, v, TRUE, &wall, &dispatches, error))
+    return FALSE;
+  const SinopiaProfileEntry *entries = sinopia_recorder_profile (rec, &n);
+  if (n == 0) {
+    printf ("profile: this device has no compute timestamps\n");
+    return TRUE;
+  }
+  g_autoptr (GArray) totals = g_array_new (FALSE, TRUE, sizeof (OpTotal));
+  double sum = 0;
+  for (guint i = 0; i < n; i++) {
+    guint j = 0;
+    while (j < totals->len && strcmp (g_array_index (totals, OpTotal, j).op, entries[i].op) != 0)
+      j++;
+    if (j == totals->len)
+      g_array_append_val (totals, ((OpTotal) { .op = entries[i].op }));
+    OpTotal *t = &g_array_index (totals, OpTotal, j);
+    t->ms += entries[i].ms;
+    t->count++;
+    sum += entries[i].ms;
+  }
+  qsort (totals->data, totals->len, sizeof (OpTotal), compare_op_total);
+  printf ("profile of one step (%.2f ms wall, %.2f ms in dispatches):\n", wall, sum);
+  for (guint j = 0; j < totals->len; j++) {
+    const OpTotal *t = &g_array_index (totals, OpTotal, j);
+    printf ("  %-20s %3u dispatches %8.3f ms %5.1f %%\n", t->op, t->count, t->ms, 100.0 * t->ms / sum);
+  }
   return TRUE;
 }
 
@@ -118,6 +170,7 @@ cli_bench_model (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *weights = NULL, *inputs = NULL, *ae_path = NULL;
   int width = 128, height = 128, n_txt = 16;
+  gboolean profile = FALSE;
   GOptionEntry entries[] = {
     { "weights", 0, 0, G_OPTION_ARG_FILENAME, &weights, "Transformer checkpoint", "W" },
     { "inputs", 0, 0, G_OPTION_ARG_FILENAME, &inputs, "Golden-named inputs (default: random of --width/--height)",
@@ -126,6 +179,7 @@ cli_bench_model (int argc, char **argv)
     { "height", 0, 0, G_OPTION_ARG_INT, &height, "Image height in pixels (default 128)", "H" },
     { "txt-tokens", 0, 0, G_OPTION_ARG_INT, &n_txt, "Text tokens (default 16)", "T" },
     { "ae", 0, 0, G_OPTION_ARG_FILENAME, &ae_path, "Also time a decode with this autoencoder", "AE" },
+    { "profile", 0, 0, G_OPTION_ARG_NONE, &profile, "Also print each shader's device time over one step", NULL },
     { NULL },
   };
   if (!cli_parse ("bench model", NULL, "Times transformer steps (and an AE decode) on the chosen device.", entries,
@@ -170,15 +224,17 @@ cli_bench_model (int argc, char **argv)
     goto out;
   SinopiaTensor x = sinopia_tensor (bx, 0, in.n_img, cfg->in_channels);
   SinopiaTensor v = sinopia_tensor (bv, 0, in.n_img, cfg->out_channels);
-  if (!time_step (m, ws, c, rec, &x, &v, &first, &dispatches, &error))
+  if (!time_step (m, ws, c, rec, &x, &v, FALSE, &first, &dispatches, &error))
     goto out;
   double cold = (g_get_monotonic_time () - cold0) / 1000.0;
   for (guint i = 0; i < WARM_RUNS; i++)
-    if (!time_step (m, ws, c, rec, &x, &v, &times[i], &dispatches, &error))
+    if (!time_step (m, ws, c, rec, &x, &v, FALSE, &times[i], &dispatches, &error))
       goto out;
   qsort (times, WARM_RUNS, sizeof (double), compare_double);
 
-  printf ("device: %s\n", sinopia_vk_context_device_info (ctx)->name);
+  char *device = cli_device_label (ctx);
+  printf ("device: %s\n", device);
+  g_free (device);
   printf ("model: hidden %u, %u double + %u single blocks, %.2f M parameters, %.1f MB of weights on the device\n",
           cfg->hidden_size, cfg->depth, cfg->depth_single, sinopia_flux_param_count (cfg) / 1e6,
           sinopia_flux_model_weight_bytes (m) / 1e6);
@@ -188,6 +244,8 @@ cli_bench_model (int argc, char **argv)
   printf ("cold start (device, model load, first step): %.1f ms\n", cold);
   printf ("dispatches per step: %u (one submission)\n", dispatches);
   printf ("peak device memory: %.1f MB\n", sinopia_vk_context_peak_bytes (ctx) / 1e6);
+  if (profile && !print_step_profile (m, ws, c, rec, &x, &v, &error))
+    goto out;
   if (ae_path && !bench_ae (ctx, ae_path, width, height, &error))
     goto out;
   rc = CLI_OK;
