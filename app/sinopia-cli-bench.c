@@ -275,8 +275,14 @@ bench_attention (Bench *b, uint32_t L, uint32_t head_dim, uint32_t heads, GError
 }
 
 static gboolean
-run_ops (Bench *b, gboolean full, GError **error)
+run_ops (Bench *b, gboolean full, const Shape *chosen, guint n_chosen, GError **error)
 {
+  if (n_chosen) {
+    for (guint i = 0; i < n_chosen; i++)
+      if (!bench_matmul_shape (b, chosen[i], FALSE, error))
+        return FALSE;
+    return TRUE;
+  }
   if (!full) {
     for (guint i = 0; i < G_N_ELEMENTS (default_shapes); i++)
       if (!bench_matmul_shape (b, default_shapes[i], FALSE, error))
@@ -298,9 +304,11 @@ cli_bench (int argc, char **argv)
 {
   g_autoptr (GError) error = NULL;
   gboolean full = FALSE;
+  g_auto (GStrv) matmuls = NULL;
   GOptionEntry entries[] = {
     { "full", 0, 0, G_OPTION_ARG_NONE, &full,
       "Sweep M=64..4096 tokens and K, N=128..3072, and time the CPU reference on small shapes", NULL },
+    { "matmul", 0, 0, G_OPTION_ARG_STRING_ARRAY, &matmuls, "Time only this matmul shape (repeatable)", "M,K,N" },
     { NULL },
   };
 
@@ -329,6 +337,17 @@ cli_bench (int argc, char **argv)
                       : "unknown benchmark (ops, model, quality, generate, regional, inpaint or edit)");
     return CLI_USAGE;
   }
+  guint n_chosen = matmuls ? g_strv_length (matmuls) : 0;
+  g_autofree Shape *chosen = g_new0 (Shape, n_chosen + 1);
+  for (guint i = 0; i < n_chosen; i++) {
+    Shape *c = &chosen[i];
+    char end;
+    if (sscanf (matmuls[i], "%u,%u,%u%c", &c->M, &c->K, &c->N, &end) != 3 || !c->M || !c->K || !c->N ||
+        c->M > 16384 || c->K > 16384 || c->N > 16384) {
+      fprintf (stderr, "sinopia-cli bench: --matmul wants M,K,N, each 1..16384, not '%s'\n", matmuls[i]);
+      return CLI_USAGE;
+    }
+  }
 #ifdef HAVE_OPENBLAS
   openblas_set_num_threads (2);
 #endif
@@ -341,7 +360,7 @@ cli_bench (int argc, char **argv)
   printf ("device: %s (%s)\n", device, sinopia_vk_context_device_info (b.ctx)->type);
   fflush (stdout);
   b.rec = sinopia_recorder_new (b.ctx, &error);
-  gboolean ok = b.rec && run_ops (&b, full, &error);
+  gboolean ok = b.rec && run_ops (&b, full, chosen, n_chosen, &error);
   sinopia_recorder_free (b.rec);
   sinopia_vk_context_free (b.ctx);
   if (!ok)
