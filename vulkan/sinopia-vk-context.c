@@ -11,7 +11,7 @@ G_DEFINE_QUARK (sinopia-vk-error-quark, sinopia_vk_error)
 #define STAGING_BYTES (32u << 20)
 
 /* On 2 cores, 4 threads gave the shortest generations of 2, 3, 4, 6, 8 and 16, in the editor and
- * in the CLI alike (docs/ui.md). Mesa caps the count at 16. */
+ * in the CLI alike (docs/ui.md). Mesa caps the count (at 16 or 32, by release); stay within both. */
 #define CPU_DRIVER_THREADS_PER_CORE 2
 #define CPU_DRIVER_MAX_THREADS 16
 
