@@ -1367,6 +1367,7 @@ test_live_latency (void)
   guint idle_tick = gtk_widget_add_tick_callback (GTK_WIDGET (frames.canvas), on_frame, &idle_frames, NULL);
   spin (2.0);
   gtk_widget_remove_tick_callback (GTK_WIDGET (frames.canvas), idle_tick);
+  g_test_message ("driver threads: LP_NUM_THREADS=%s", g_getenv ("LP_NUM_THREADS"));
   g_test_message ("without a generation: p99 interval of a 2 ms timer %.1f ms; painting: frame interval p95 %.1f ms "
                   "(median %.1f, n %u)", percentile (idle_stalls.intervals, 0.99),
                   percentile (idle_frames.intervals, 0.95), percentile (idle_frames.intervals, 0.5),
