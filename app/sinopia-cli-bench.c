@@ -338,7 +338,7 @@ cli_bench (int argc, char **argv)
     return CLI_USAGE;
   }
   guint n_chosen = matmuls ? g_strv_length (matmuls) : 0;
-  g_autofree Shape *chosen = g_new0 (Shape, n_chosen + 1);
+  g_autofree Shape *chosen = g_new0 (Shape, n_chosen);
   for (guint i = 0; i < n_chosen; i++) {
     Shape *c = &chosen[i];
     char end;
