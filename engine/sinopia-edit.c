@@ -191,7 +191,9 @@ sinopia_edit (SinopiaModel *model, const SinopiaEditParams *p, const gint *cance
       return NULL;
   }
 
-  guint steps = p->steps ? p->steps : info->default_steps;
+  guint steps = p->steps                                     ? p->steps
+                : !real && info->stable_flow.generated_steps ? info->stable_flow.generated_steps
+                                                             : info->default_steps;
   float guidance = isnan (p->guidance) ? info->default_guidance : p->guidance;
   float ref_guidance = real ? 1.0f : guidance;
   uint32_t f = sinopia_ae_factor (ac), z = ac->z_channels, lh = H / f, lw = W / f;

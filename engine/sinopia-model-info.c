@@ -159,6 +159,22 @@ parse_kv_edit (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **erro
   return TRUE;
 }
 
+static gboolean
+parse_stable_flow (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **error)
+{
+  int64_t steps = 0;
+  if (!sec)
+    return TRUE;
+  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
+              sinopia_json_type_phrase (sec)) ||
+      !opt_int (sec, "generated_steps", 1, SINOPIA_MODEL_MAX_STEPS, &steps, error)) {
+    g_prefix_error (error, "stable_flow: ");
+    return FALSE;
+  }
+  info->stable_flow.generated_steps = (guint) steps;
+  return TRUE;
+}
+
 /* An optional array of block indices under `key`. */
 static gboolean
 index_list (const SinopiaJsonNode *sec, const char *key, guint **out, guint *n, GError **error)
@@ -269,6 +285,7 @@ parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
       !parse_tokens (sinopia_json_object_get (root, "tokens"), info, error) ||
       !parse_regional (sinopia_json_object_get (root, "regional_prompting"), info, error) ||
       !parse_kv_edit (sinopia_json_object_get (root, "kv_edit"), info, error) ||
+      !parse_stable_flow (sinopia_json_object_get (root, "stable_flow"), info, error) ||
       !parse_vital (sinopia_json_object_get (root, "vital_layers"), info, error))
     return FALSE;
 

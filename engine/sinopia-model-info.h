@@ -1,9 +1,9 @@
 /* sinopia-model-info.h — `sinopia-model.json`, the part of a model folder that tensors cannot
  * tell: name, native size, sampling defaults (steps, guidance and its mode, schedule shift),
  * text lengths, special token ids, the editing methods' defaults (regional_prompting, kv_edit,
- * vital_layers: the keys read are listed at their fields below), and the whole document.
- * Keys and defaults: docs/shapes-world.md ("sinopia-model.json"). Unknown keys are ignored
- * and a missing key takes its default; a key that is present must have a valid value.
+ * stable_flow, vital_layers: the keys read are listed at their fields below), and the whole
+ * document. Keys and defaults: docs/shapes-world.md ("sinopia-model.json"). Unknown keys are
+ * ignored and a missing key takes its default; a key that is present must have a valid value.
  *
  * GLib only (no Vulkan), so the fuzz targets can compile it alone.
  * Ownership: a SinopiaModelInfo owns its strings and the parsed document.
@@ -74,6 +74,13 @@ typedef struct {
     float attn_scale;            /* NAN when absent */
     int reinit;                  /* reinit_noise as 0/1; -1 when absent */
   } kv_edit;
+  /* "stable_flow": Stable Flow's defaults for this model. generated_steps (in [1,
+   * SINOPIA_MODEL_MAX_STEPS]): the steps of an edit of a generated image (the reference code
+   * uses fewer than its model's default there, algorithms.md §2.4); 0 when absent:
+   * default_steps. Real images always take default_steps. */
+  struct {
+    guint generated_steps;
+  } stable_flow;
   /* "vital_layers" of Stable Flow: "layers" (global indices, double blocks first), else
    * "double_blocks" and "single_blocks" (each type's own indices); empty when absent. Indices
    * are checked against the transformer where they are used. */

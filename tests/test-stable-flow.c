@@ -261,6 +261,58 @@ test_vital_layers (void)
   expect_error (&p, "Vital layer 4 is past the transformer's 4 layers");
 }
 
+/* sinopia-model.json's stable_flow.generated_steps is the step count of generated edits left at
+ * the default (the same edit as with those steps given), not of real-image edits; bad values
+ * are errors that name the key. */
+static void
+test_generated_steps (void)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaTestModel fewer = tiny;
+  fewer.extra_json = ", \"vital_layers\": {\"double_blocks\": [0], \"single_blocks\": [1]}, "
+                     "\"stable_flow\": {\"generated_steps\": 2}";
+  g_autofree char *dir = g_build_filename (tmp_root, "generated-steps", NULL);
+  g_autofree char *tokenizer = g_test_build_filename (G_TEST_DIST, "data", "spm-nmt.model", NULL);
+  sinopia_test_write_model (dir, tokenizer, &fewer);
+  g_autoptr (SinopiaModel) m = sinopia_model_load (sinopia_test_context (), dir, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_model_info (m)->stable_flow.generated_steps, ==, 2);
+
+  SinopiaEditParams p;
+  edit_params (&p, "a red circle", "a green circle");
+  g_autoptr (SinopiaImage) by_default = sinopia_edit (m, &p, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  p.steps = 2;
+  g_autoptr (SinopiaImage) two = sinopia_edit (m, &p, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  p.steps = STEPS;
+  g_autoptr (SinopiaImage) three = sinopia_edit (m, &p, NULL, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (by_default->steps, ==, 2);
+  g_assert_cmpmem (by_default->latent, latent_size (two), two->latent, latent_size (two));
+  g_assert_cmpfloat (sinopia_test_max_abs_diff (by_default->latent, three->latent, latent_size (three) / 4), >, 1e-4);
+
+  g_autofree guint8 *rgb = test_image ();
+  edit_params (&p, "a red circle", "a green circle");
+  p.image = rgb;
+  p.width = p.height = SIDE;
+  Progress progress = { 0 };
+  g_autoptr (SinopiaImage) real = sinopia_edit (m, &p, NULL, on_step, &progress, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (real->steps, ==, STEPS);
+  g_assert_cmpuint (progress.calls, ==, 2 * STEPS);
+
+  const char *bad[] = { "{\"stable_flow\": {\"generated_steps\": 0}}", "{\"stable_flow\": {\"generated_steps\": 2.5}}",
+                        "{\"stable_flow\": [15]}" };
+  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
+    g_autoptr (GError) e = NULL;
+    g_assert_null (sinopia_model_info_parse (bad[i], strlen (bad[i]), "m", &e));
+    g_assert_error (e, SINOPIA_MODEL_ERROR, SINOPIA_MODEL_ERROR_INFO);
+    if (!strstr (e->message, "stable_flow: "))
+      g_error ("expected the section in: %s", e->message);
+  }
+}
+
 /* SSIM: 1 for equal images, lower for noise and for a brightness shift; symmetric. */
 static void
 test_ssim (void)
@@ -421,6 +473,7 @@ main (int argc, char **argv)
   g_test_add_func ("/stable-flow/reference-mapping", test_reference_mapping);
   g_test_add_func ("/stable-flow/real-image", test_real_image);
   g_test_add_func ("/stable-flow/vital-layers", test_vital_layers);
+  g_test_add_func ("/stable-flow/generated-steps", test_generated_steps);
   g_test_add_func ("/stable-flow/ssim", test_ssim);
   g_test_add_func ("/stable-flow/vital-layer-detector", test_vital_layer_detector);
   g_test_add_func ("/stable-flow/cli", test_cli);
