@@ -186,8 +186,9 @@ close_window (SinopiaWindow *window)
 static const char *
 screenshot_dir (void)
 {
+  /* run by hand, the test would otherwise write into whatever directory it was started from */
   const char *dir = g_getenv ("SINOPIA_SCREENSHOT_DIR");
-  return dir ? dir : "screenshots";
+  return dir ? dir : g_test_get_filename (G_TEST_BUILT, "screenshots", NULL);
 }
 
 static void
