@@ -404,6 +404,7 @@ typedef struct {
   const guint *vital;
   int n_vital;
   Count success[N_VITAL], kept[N_VITAL], by_kind[N_EDIT_KINDS][N_VITAL];
+  guint steps_used;            /* what the edits ran with (the model's stable_flow default unless given) */
 } Edit;
 
 static gboolean
@@ -443,6 +444,7 @@ run_edit (gpointer data, const gint *cancel, GError **error)
       g_autoptr (SinopiaImage) img = sinopia_edit (b->run.model, &p, cancel, NULL, NULL, NULL, error);
       if (!img)
         return FALSE;
+      b->steps_used = img->steps;
       g_autoptr (SinopiaAnalysis) a = analyze (img, scene);
       gboolean ok = kind == EDIT_BACKGROUND ? a->background_ok
                     : kind == EDIT_ADD      ? a->objects[2].found && a->objects[2].shape_ok
@@ -499,8 +501,8 @@ cli_bench_edit (int argc, char **argv)
     goto out;
   static const char *const names[N_VITAL] = { "vital layers", "no injection", "all layers" };
   static const char *const kinds[N_EDIT_KINDS] = { "recolour", "add", "background" };
-  printf ("Stable Flow, %u edits (success: the edit done; kept: untouched objects in place with their colour):\n",
-          b.run.count);
+  printf ("Stable Flow, %u edits at %u steps (success: the edit done; kept: untouched objects in place with their "
+          "colour):\n", b.run.count, b.steps_used);
   for (guint v = 0; v < N_VITAL; v++) {
     printf ("  %-13s success %5.1f %% (%u/%u), kept %5.1f %% (%u/%u);", names[v], percent (&b.success[v]),
             b.success[v].ok, b.success[v].n, percent (&b.kept[v]), b.kept[v].ok, b.kept[v].n);

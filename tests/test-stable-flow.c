@@ -443,6 +443,7 @@ test_cli (void)
   r = sinopia_test_run_cli ("bench", "edit", "--model", model_dir, "--count", "3", "--steps", "1", NULL);
   if (r.status != 0)
     g_error ("bench edit failed: %s", r.err);
+  g_assert_nonnull (strstr (r.out, "Stable Flow, 3 edits at 1 steps"));
   g_assert_nonnull (strstr (r.out, "vital layers  success"));
   g_assert_nonnull (strstr (r.out, "all layers"));
   sinopia_test_run_clear (&r);
