@@ -25,7 +25,7 @@ typedef struct {
   const char *source_prompt;   /* UTF-8: the reference's description */
   const char *prompt;          /* UTF-8: the edit's description (a full sentence, not an instruction) */
   const char *negative;        /* UTF-8; NULL means "" */
-  guint steps;                 /* 0: generated mode stable_flow.generated_steps, else default_steps */
+  guint steps;                 /* 0: stable_flow.generated_steps for a generated edit when set, else default_steps */
   guint64 seed;                /* generated mode's noise */
   /* The edit's guidance (generated mode: the reference's too); NAN: default_guidance. The
    * reference of a real image always has guidance 1, as the reference code. */

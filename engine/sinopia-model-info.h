@@ -75,9 +75,9 @@ typedef struct {
     int reinit;                  /* reinit_noise as 0/1; -1 when absent */
   } kv_edit;
   /* "stable_flow": Stable Flow's defaults for this model. generated_steps (in [1,
-   * SINOPIA_MODEL_MAX_STEPS]): the steps of an edit of a generated image (the reference code
-   * uses fewer than its model's default there, algorithms.md §2.4); 0 when absent:
-   * default_steps. Real images always take default_steps. */
+   * SINOPIA_MODEL_MAX_STEPS]): the steps of an edit of a generated image, which the reference
+   * code runs with its own count (15 against 50 for real images, algorithms.md §2.6); 0 when
+   * absent: default_steps. Real images always take default_steps. */
   struct {
     guint generated_steps;
   } stable_flow;
