@@ -1099,8 +1099,8 @@ def model_json(recipe, infos, L, recipe_name):
         "kv_edit": {"skip_steps": 4, "inversion_guidance": 1.0, "denoise_guidance": recipe["default_guidance"],
                     "attn_scale": 1.0, "reinit_noise": False},
         # Stable Flow edits of generated images take the reference code's 15 steps (algorithms.md
-        # §2.4), fewer than generation's: `bench edit` reported 76 / 88 % success on seeds 0 / 1000
-        # against 74 / 84 % at 20 (docs/architecture.md)
+        # §2.4), fewer than generation's; `bench edit` success on seeds 0 / 1000 / 2000 was 76 / 88 /
+        # 76 % against 74 / 84 / 78 % at 20 (docs/architecture.md)
         "stable_flow": {"generated_steps": 15},
         # measured on the exported model with `sinopia-cli vital-layers`, then written here by hand
         "vital_layers": {"placeholder": True, "layers": []},
