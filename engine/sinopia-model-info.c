@@ -98,6 +98,14 @@ parse_interval (const SinopiaJsonNode *sec, const char *key, const char *blocks,
   return TRUE;
 }
 
+/* An editing method's section (present) must be an object; the caller names the section. */
+static gboolean
+is_section (const SinopiaJsonNode *sec, GError **error)
+{
+  return check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
+                sinopia_json_type_phrase (sec));
+}
+
 static gboolean
 parse_regional (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **error)
 {
@@ -105,8 +113,7 @@ parse_regional (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **err
   int64_t steps = -1;
   if (!sec)
     return TRUE;
-  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
-              sinopia_json_type_phrase (sec)) ||
+  if (!is_section (sec, error) ||
       !opt_double (sec, "base_ratio", &ratio, error) ||
       !check (ratio >= 0 && ratio <= 1, error, "base_ratio %g is outside [0, 1]", ratio) ||
       !opt_int (sec, "mask_inject_steps", 0, SINOPIA_MODEL_MAX_STEPS, &steps, error) ||
@@ -143,8 +150,7 @@ parse_kv_edit (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **erro
   gboolean reinit = FALSE;
   if (!sec)
     return TRUE;
-  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
-              sinopia_json_type_phrase (sec)) ||
+  if (!is_section (sec, error) ||
       !opt_int (sec, "skip_steps", 0, SINOPIA_MODEL_MAX_STEPS, &skip, error) ||
       !opt_non_negative (sec, "inversion_guidance", &info->kv_edit.inversion_guidance, error) ||
       !opt_non_negative (sec, "denoise_guidance", &info->kv_edit.denoise_guidance, error) ||
@@ -165,8 +171,7 @@ parse_stable_flow (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **
   int64_t steps = 0;
   if (!sec)
     return TRUE;
-  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
-              sinopia_json_type_phrase (sec)) ||
+  if (!is_section (sec, error) ||
       !opt_int (sec, "generated_steps", 1, SINOPIA_MODEL_MAX_STEPS, &steps, error)) {
     g_prefix_error (error, "stable_flow: ");
     return FALSE;
@@ -203,8 +208,7 @@ parse_vital (const SinopiaJsonNode *sec, SinopiaModelInfo *info, GError **error)
 {
   if (!sec)
     return TRUE;
-  if (!check (sinopia_json_type (sec) == SINOPIA_JSON_OBJECT, error, "the section is %s, not an object",
-              sinopia_json_type_phrase (sec)) ||
+  if (!is_section (sec, error) ||
       !index_list (sec, "layers", &info->vital.layers, &info->vital.n_layers, error) ||
       !index_list (sec, "double_blocks", &info->vital.doubles, &info->vital.n_doubles, error) ||
       !index_list (sec, "single_blocks", &info->vital.singles, &info->vital.n_singles, error)) {
