@@ -25,6 +25,14 @@
 #endif
 
 layout(local_size_x_id = 0) in;
+// The epilogue's options are specialisation constants, not push constants: llvmpipe runs the
+// body of every branch under a lane mask even when no lane takes it, so a run-time `if` still
+// paid for 256 texel reads of y, 256 exponentials and the bias and gate reads in every
+// dispatch. Constants let the compiler drop what a pipeline does not use.
+layout(constant_id = 1) const uint HAS_BIAS = 0u;
+layout(constant_id = 2) const uint ACT = 0u;
+layout(constant_id = 3) const uint HAS_GATE = 0u;
+layout(constant_id = 4) const uint ACCUMULATE = 0u;
 layout(binding = 0) uniform samplerBuffer X;
 #if defined(W_F32) || defined(W_F16) && !defined(VEC)
 layout(binding = 1) uniform samplerBuffer W;
@@ -138,7 +146,7 @@ void main()
 
     // The epilogue branches once per block, not per element: llvmpipe pays for every branch
     // even when all lanes skip it, and 256 per-element ones cost a quarter of the time at K = 256.
-    if (p.has_bias != 0u)
+    if (HAS_BIAS != 0u)
         [[unroll]] for (int j = 0; j < RN; j++) {
             float bias = texelFetch(B, int(p.b_off + min(n0 + j, p.N - 1u))).x;
             [[unroll]] for (int i = 0; i < RM; i++)
@@ -146,9 +154,9 @@ void main()
         }
     // Every activation is v·sigmoid(a·v + b·v³) (GELU-tanh: 0.5(1 + tanh u) = sigmoid(2u)),
     // so one copy of the code serves them all.
-    if (p.act != ACT_NONE) {
-        float a = p.act == ACT_GELU_TANH ? 1.5957691216057308 : p.act == ACT_SILU ? 1.0 : 1.702;
-        float b = p.act == ACT_GELU_TANH ? 1.5957691216057308 * 0.044715 : 0.0;
+    if (ACT != ACT_NONE) {
+        float a = ACT == ACT_GELU_TANH ? 1.5957691216057308 : ACT == ACT_SILU ? 1.0 : 1.702;
+        float b = ACT == ACT_GELU_TANH ? 1.5957691216057308 * 0.044715 : 0.0;
         [[unroll]] for (int i = 0; i < RM; i++)
             [[unroll]] for (int j = 0; j < RN; j++) {
                 float v = acc[i][j];
@@ -162,13 +170,13 @@ void main()
     uint yr[RM];
     [[unroll]] for (int i = 0; i < RM; i++)
         yr[i] = p.y_off + min(m0 + i, p.M - 1u) * p.y_stride;
-    if (p.has_gate != 0u)
+    if (HAS_GATE != 0u)
         [[unroll]] for (int j = 0; j < RN; j++) {
             float g = texelFetch(G, int(p.g_off + min(n0 + j, p.N - 1u))).x;
             [[unroll]] for (int i = 0; i < RM; i++)
                 acc[i][j] *= g;
         }
-    if (p.accumulate != 0u)
+    if (ACCUMULATE != 0u)
         [[unroll]] for (int i = 0; i < RM; i++)
             [[unroll]] for (int j = 0; j < RN; j++)
                 acc[i][j] += texelFetch(Y_IN, int(yr[i] + min(n0 + j, p.N - 1u))).x;

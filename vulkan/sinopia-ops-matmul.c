@@ -169,8 +169,14 @@ record_matmul (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, con
     d.spec[0] = TILED_WG;
     sinopia__grid ((uint64_t) div_up (pc.M, TILED_BM) * pc.tiles_n * TILED_WG, TILED_WG, d.groups);
   } else {
+    /* matmul.comp reads its epilogue options as specialisation constants (why: the shader) */
     pc.tiles_n = div_up (pc.N, layout.rn);
+    d.n_spec = 5;
     d.spec[0] = TEXEL_WG;
+    d.spec[1] = pc.has_bias;
+    d.spec[2] = pc.act;
+    d.spec[3] = pc.has_gate;
+    d.spec[4] = pc.accumulate;
     sinopia__grid ((uint64_t) div_up (pc.M, layout.rm) * pc.tiles_n, TEXEL_WG, d.groups);
   }
   return sinopia__recorder_dispatch (rec, &d, error);
