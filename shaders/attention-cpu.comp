@@ -10,6 +10,11 @@
 #include "attention-push.glsl"
 
 layout(local_size_x_id = 0) in;
+// The mask options are a specialisation constant: llvmpipe runs every branch body under a lane
+// mask even when no lane takes it, so run-time flags cost plain attention the region-bit, key-bias
+// and relative-bias reads of every key.
+layout(constant_id = 1) const uint FLAGS = 0u;
+#define ATTN_FLAGS FLAGS
 layout(binding = 0) uniform samplerBuffer q4;
 layout(binding = 1) uniform samplerBuffer k4;
 layout(binding = 2) uniform samplerBuffer v4;
@@ -46,7 +51,7 @@ void main()
     }
 
     // Causal: no query of this block sees a key past its last query.
-    uint k_end = (p.flags & ATTN_CAUSAL) != 0u ? min(p.lk, min(i0 + QB, p.lq)) : p.lk;
+    uint k_end = (ATTN_FLAGS & ATTN_CAUSAL) != 0u ? min(p.lk, min(i0 + QB, p.lq)) : p.lk;
     for (uint j0 = 0u; j0 < k_end; j0 += KB) {
         int kbase[KB], vbase[KB];
         float s[QB][KB];
@@ -68,7 +73,7 @@ void main()
                                   fma(q[a][d].y, kv[b].y, fma(q[a][d].x, kv[b].x, s[a][b]))));
             }
         }
-        if (p.flags != 0u || j0 + KB > k_end) {
+        if (ATTN_FLAGS != 0u || j0 + KB > k_end) {
             [[unroll]] for (uint b = 0u; b < KB; b++) {
                 uint j = j0 + b;
                 uint jc = min(j, p.lk - 1u);

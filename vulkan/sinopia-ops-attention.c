@@ -229,7 +229,9 @@ sinopia_op_attention (SinopiaRecorder *rec, const SinopiaTensor *q, const Sinopi
     gboolean large = (uint64_t) lq * opts->n_heads >= CPU_QB8_MIN_QUERIES;
     uint32_t qb = large ? CPU_QB : CPU_QB4;
     d.shader = names[large][which];
+    d.n_spec = 2;
     d.spec[0] = CPU_WG;
+    d.spec[1] = pc.flags;   /* attention-cpu.comp reads its flags as a specialisation constant */
     sinopia__grid ((uint64_t) opts->n_heads * ((lq + qb - 1) / qb), CPU_WG, d.groups);
     break;
   }
