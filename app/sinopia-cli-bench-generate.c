@@ -36,7 +36,7 @@ cli_bench_generate (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autofree char *model_dir = NULL;
   int steps = DEFAULT_STEPS;
-  double guidance = NAN, guidance_max_t = NAN;
+  double guidance = NAN;
   GOptionEntry entries[] = {
     { "model", 0, 0, G_OPTION_ARG_FILENAME, &model_dir,
       "Model folder (default: $SINOPIA_MODEL, then the built-in " SINOPIA_DEFAULT_MODEL ")", "DIR" },
@@ -44,7 +44,6 @@ cli_bench_generate (int argc, char **argv)
     { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &guidance,
       "Classifier-free guidance scale, or the embedded guidance for models that have one (default: the model's)",
       "G" },
-    CLI_GUIDANCE_MAX_T_OPTION (guidance_max_t),
     { NULL },
   };
   if (!cli_parse ("bench generate", NULL,
@@ -72,7 +71,6 @@ cli_bench_generate (int argc, char **argv)
   p.prompt = PROMPT;
   p.steps = (guint) steps;
   p.guidance = (float) guidance;
-  p.guidance_max_t = (float) guidance_max_t;
   if (!model || !time_image (model, &p, t0, &cold, &error))
     goto out;
   fprintf (stderr, "sinopia-cli: device and model load %.2f s, first image %.2f s\n", load, cold - load);
@@ -85,10 +83,9 @@ cli_bench_generate (int argc, char **argv)
   qsort (warm, WARM_RUNS, sizeof (double), compare_double);
   const SinopiaModelInfo *info = sinopia_model_info (model);
   char *device = cli_device_label (ctx);
-  printf ("generate: cold %.2f s, warm %.2f s/image (%d steps, %ux%u, guidance %g at t ≤ %g, %s, %s)\n", cold,
+  printf ("generate: cold %.2f s, warm %.2f s/image (%d steps, %ux%u, guidance %g, %s, %s)\n", cold,
           warm[WARM_RUNS / 2], steps, info->native_width, info->native_height,
-          isnan (guidance) ? info->default_guidance : guidance,
-          isnan (guidance_max_t) ? info->guidance_max_t : guidance_max_t, info->name, device);
+          isnan (guidance) ? info->default_guidance : guidance, info->name, device);
   g_free (device);
   rc = CLI_OK;
 

@@ -46,7 +46,7 @@ typedef struct {
   SinopiaModel *model;
   GPtrArray *sets;      /* EvalSet */
   guint steps;
-  float guidance, guidance_max_t;
+  float guidance;
   const char *save_dir;
   gboolean tty;
 } Bench;
@@ -240,7 +240,6 @@ run_case (Bench *b, EvalSet *s, const EvalCase *c, guint index, const gint *canc
   p.seed = c->seed;
   p.steps = b->steps;
   p.guidance = b->guidance;
-  p.guidance_max_t = b->guidance_max_t;
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr (SinopiaImage) image = sinopia_generate (b->model, &p, cancel, NULL, NULL, error);
   if (!image)
@@ -283,7 +282,6 @@ run_bench (gpointer data, const gint *cancel, GError **error)
   p.prompt = first->caption;
   p.steps = 1;
   p.guidance = b->guidance;
-  p.guidance_max_t = b->guidance_max_t;
   gint64 t0 = g_get_monotonic_time ();
   SinopiaImage *warm_up = sinopia_generate (b->model, &p, cancel, NULL, NULL, error);
   gboolean ok = warm_up != NULL;
@@ -310,7 +308,7 @@ cli_bench_quality (int argc, char **argv)
   g_auto (GStrv) evals = NULL;
   g_autofree char *model_dir = NULL, *save_dir = NULL;
   int steps = DEFAULT_STEPS, limit = -1;
-  double guidance = NAN, guidance_max_t = NAN;
+  double guidance = NAN;
   GOptionEntry entries[] = {
     { "eval", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &evals,
       "Evaluation set: one scene JSON per line with caption and sample_seed (repeatable)", "FILE.jsonl" },
@@ -320,7 +318,6 @@ cli_bench_quality (int argc, char **argv)
     { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &guidance,
       "Classifier-free guidance scale, or the embedded guidance for models that have one (default: the model's)",
       "G" },
-    CLI_GUIDANCE_MAX_T_OPTION (guidance_max_t),
     { "limit", 0, 0, G_OPTION_ARG_INT, &limit, "Only the first N scenes of each set", "N" },
     { "save-dir", 0, 0, G_OPTION_ARG_FILENAME, &save_dir,
       "Also write each image (SET-LINE.png) and its analysis (SET-LINE.analysis.json) here", "DIR" },
@@ -363,7 +360,7 @@ cli_bench_quality (int argc, char **argv)
   if (!ctx)
     return cli_fail ("%s", error->message);
   Bench b = {
-    .sets = sets, .steps = (guint) steps, .guidance = (float) guidance, .guidance_max_t = (float) guidance_max_t, .save_dir = save_dir,
+    .sets = sets, .steps = (guint) steps, .guidance = (float) guidance, .save_dir = save_dir,
     .tty = isatty (STDERR_FILENO),
   };
   int rc = CLI_ERROR;
@@ -373,9 +370,9 @@ cli_bench_quality (int argc, char **argv)
     goto out;
   const SinopiaModelInfo *info = sinopia_model_info (b.model);
   fprintf (stderr, "sinopia-cli: loaded in %.1f s\n", (g_get_monotonic_time () - t0) / 1e6);
-  printf ("model: %s (%s), %u×%u, %u steps, guidance %g at t ≤ %g, device %s\n", info->name, model_dir,
-          info->native_width, info->native_height, b.steps, isnan (guidance) ? info->default_guidance : guidance,
-          isnan (guidance_max_t) ? info->guidance_max_t : guidance_max_t, sinopia_vk_context_device_info (ctx)->name);
+  printf ("model: %s (%s), %u×%u, %u steps, guidance %g, device %s\n", info->name, model_dir, info->native_width,
+          info->native_height, b.steps, isnan (guidance) ? info->default_guidance : guidance,
+          sinopia_vk_context_device_info (ctx)->name);
   fflush (stdout);
   if (cli_run_cancellable ("sinopia-bench", run_bench, &b, &error))
     rc = CLI_OK;

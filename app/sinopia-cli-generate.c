@@ -80,7 +80,7 @@ cli_generate (int argc, char **argv)
   g_autofree char *prompt = NULL, *negative = NULL, *model_dir = NULL, *out_path = NULL, *seed_text = NULL;
   g_autofree char *background = NULL;
   int width = -1, height = -1, steps = -1, inject_steps = -1, double_interval = -1, single_interval = -1;
-  double guidance = NAN, guidance_max_t = NAN, base_ratio = NAN;
+  double guidance = NAN, base_ratio = NAN;
   g_auto (GStrv) rects = NULL, mask_args = NULL;
   g_autoptr (GPtrArray) masks = g_ptr_array_new_with_free_func (g_free);
   GOptionEntry entries[] = {
@@ -95,7 +95,6 @@ cli_generate (int argc, char **argv)
     { "guidance", 0, 0, G_OPTION_ARG_DOUBLE, &guidance,
       "Classifier-free guidance scale, or the embedded guidance for models that have one (default: the model's)",
       "G" },
-    CLI_GUIDANCE_MAX_T_OPTION (guidance_max_t),
     { "out", 0, 0, G_OPTION_ARG_FILENAME, &out_path, "Output PNG (with a 'parameters' text chunk)", "OUT.png" },
     { "region", 0, 0, G_OPTION_ARG_STRING_ARRAY, &rects,
       "A region with its own prompt: a rectangle in output pixels, origin top-left (repeatable, up to 8 regions "
@@ -151,7 +150,6 @@ cli_generate (int argc, char **argv)
   run.params.height = height > 0 ? (uint32_t) height : info->native_height;
   run.params.steps = steps > 0 ? (guint) steps : 0;
   run.params.guidance = (float) guidance;
-  run.params.guidance_max_t = (float) guidance_max_t;
   if (!sinopia_generate_check_size (info, run.params.width, run.params.height, &error))
     return usage ("%s", error->message);
   SinopiaRegion regions[SINOPIA_MAX_REGIONS] = { 0 };

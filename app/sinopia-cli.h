@@ -16,12 +16,6 @@ typedef struct {
 } CliCommand;
 
 /* Parses `entries` for a subcommand; on a usage error prints it and returns FALSE. */
-/* The --guidance-max-t option of the commands that sample from noise, into a double (NAN: the
- * model's); sinopia_generate checks the value. */
-#define CLI_GUIDANCE_MAX_T_OPTION(var)                                                                          \
-  { "guidance-max-t", 0, 0, G_OPTION_ARG_DOUBLE, &(var),                                                       \
-    "Guide only steps at noise level t at most T, in (0, 1]; 1 guides every step (default: the model's)", "T" }
-
 gboolean cli_parse (const char *command, const char *parameter, const char *summary,
                     GOptionEntry *entries, int *argc, char ***argv);
 /* Runs func(data) on a worker thread named `name` while SIGINT / SIGTERM cancel it; returns

@@ -140,7 +140,6 @@ new_image (const SinopiaModelInfo *info, const SinopiaEditParams *p, const char 
   img->steps = steps;
   img->seed = p->seed;
   img->guidance = guidance;
-  img->guidance_max_t = info->guidance_max_t;
   img->prompt = g_strdup (prompt);
   img->negative = g_strdup (p->negative ? p->negative : "");
   img->model_name = g_strdup (info->name);
@@ -217,8 +216,7 @@ sinopia_edit (SinopiaModel *model, const SinopiaEditParams *p, const gint *cance
   SinopiaStableFlowRequest req = {
     .model = flux, .src_txt = pr.src_txt, .src_y = pr.src_y, .tar_txt = pr.tar_txt, .tar_y = pr.tar_y,
     .neg_txt = pr.neg_txt, .neg_y = pr.neg_y, .txt_ids = pr.txt_ids, .n_txt = pr.n_txt, .img_ids = img_ids, .n_img = n_img, .timesteps = ts,
-    .n_steps = steps, .ref_guidance = ref_guidance, .edit_guidance = guidance,
-    .guidance_max_t = info->guidance_max_t, .vital = vital,
+    .n_steps = steps, .ref_guidance = ref_guidance, .edit_guidance = guidance, .vital = vital,
     .aligned = p->aligned, .cancel = cancel, .latent_height = lh, .latent_width = lw,
   };
   if (p->preview && !(req.preview = sinopia_model_preview_map (model, error)))

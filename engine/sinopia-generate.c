@@ -14,7 +14,7 @@ void
 sinopia_generate_params_init (SinopiaGenerateParams *p)
 {
   *p = (SinopiaGenerateParams) {
-    .negative = "", .guidance = NAN, .guidance_max_t = NAN,
+    .negative = "", .guidance = NAN,
     .base_ratio = NAN, .mask_inject_steps = -1, .double_interval = -1, .single_interval = -1,
   };
 }
@@ -195,11 +195,6 @@ check_params (const SinopiaGenerateParams *p, GError **error)
   if (p->steps > SINOPIA_MODEL_MAX_STEPS || isinf (p->guidance)) {
     g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
                  "Steps must be at most %u and the guidance finite", SINOPIA_MODEL_MAX_STEPS);
-    return FALSE;
-  }
-  if (!isnan (p->guidance_max_t) && !(p->guidance_max_t > 0.0f && p->guidance_max_t <= 1.0f)) {
-    g_set_error (error, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT,
-                 "The guidance noise limit must lie in (0, 1] (1: guide every step), not %g", p->guidance_max_t);
     return FALSE;
   }
   return TRUE;
@@ -408,7 +403,6 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
   img->height = p->height ? p->height : info->native_height;
   img->steps = p->steps ? p->steps : info->default_steps;
   img->guidance = isnan (p->guidance) ? info->default_guidance : p->guidance;
-  img->guidance_max_t = isnan (p->guidance_max_t) ? info->guidance_max_t : p->guidance_max_t;
   img->seed = p->seed;
   img->prompt = g_strdup (p->prompt);
   img->negative = g_strdup (p->negative ? p->negative : "");
@@ -465,7 +459,7 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
   SinopiaSampleRequest req = {
     .model = flux, .txt = txt, .txt_ids = txt_ids, .y = y, .n_txt = L,
     .neg_txt = neg_txt, .neg_txt_ids = txt_ids, .neg_y = neg_y, .n_neg_txt = L,
-    .guidance = img->guidance, .guidance_max_t = img->guidance_max_t, .img_ids = img_ids, .n_img = n_img,
+    .guidance = img->guidance, .img_ids = img_ids, .n_img = n_img,
     .t_eval = t_eval, .dt = dt, .n_steps = img->steps, .cancel = cancel,
     .preview = map, .latent_height = lh, .latent_width = lw,
     .regional_steps = regional.steps, .regional_txt = regional.txt, .n_regional_txt = regional.n_entries * L,
@@ -521,10 +515,6 @@ sinopia_image_parameters_json (const SinopiaImage *image)
   g_string_append_printf (s, ", \"seed\": %" G_GUINT64_FORMAT ", \"steps\": %u, \"guidance\": ", image->seed,
                           image->steps);
   sinopia__json_append_float (s, image->guidance);
-  if (image->guidance_max_t > 0.0f && image->guidance_max_t < 1.0f) {
-    g_string_append (s, ", \"guidance_max_t\": ");
-    sinopia__json_append_float (s, image->guidance_max_t);
-  }
   g_string_append_printf (s, ", \"width\": %u, \"height\": %u, \"model\": ", image->width, image->height);
   sinopia_json_append_string (s, image->model_name, -1);
   if (image->method_json)

@@ -44,9 +44,6 @@ typedef struct {
   /* The CFG scale (models without a guidance embedding) or the embedded guidance;
    * NAN: default_guidance. */
   float guidance;
-  /* Steps evaluated above this noise level skip the negative pass (SinopiaSampleRequest's
-   * guidance_max_t); in (0, 1], NAN: the model's guidance_max_t. */
-  float guidance_max_t;
   /* NULL, or the initial noise [z_channels, height/f, width/f] to use instead of the seed's
    * (to reproduce another sampler's run; the seed is then only recorded). Borrowed. */
   const float *noise;
@@ -83,7 +80,6 @@ typedef struct {
   guint steps;
   guint64 seed;
   float guidance;
-  float guidance_max_t;        /* as the parameter; 0 for methods that guide every step */
   /* NULL-terminated messages for the user (a prompt cut to the text length, a negative
    * prompt that an embedded-guidance model ignores); never NULL. */
   char **warnings;
@@ -121,8 +117,7 @@ SinopiaImage *sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams
 gboolean sinopia_generate_warm_up (SinopiaModel *model, const gint *cancel, GError **error);
 
 /* The image's parameters as a JSON object with the keys prompt, negative, seed, steps,
- * guidance, width, height and model (the PyTorch sampler's `parameters` PNG text),
- * guidance_max_t when it is below 1 (some steps were not guided), and
+ * guidance, width, height and model (the PyTorch sampler's `parameters` PNG text), and
  * "method" for the editing methods (SinopiaImage.method_json): enough to make it again, but
  * for the masks and input images, which the method object only counts. (transfer full). */
 char *sinopia_image_parameters_json (const SinopiaImage *image);

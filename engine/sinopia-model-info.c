@@ -223,7 +223,7 @@ parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
 {
   int64_t version = SINOPIA_MODEL_INFO_VERSION, native = 128, width, height, multiple = 16, steps = 20;
   int64_t text = 32, t5, clip;
-  double guidance = 4.0, guidance_max_t = 1.0;
+  double guidance = 4.0;
 
   if (!check (sinopia_json_type (root) == SINOPIA_JSON_OBJECT, error, "the file holds %s, not an object",
               sinopia_json_type_phrase (root)))
@@ -261,10 +261,7 @@ parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
 
   if (!opt_int (root, "default_steps", 1, SINOPIA_MODEL_MAX_STEPS, &steps, error) ||
       !opt_double (root, "default_guidance", &guidance, error) ||
-      !check (guidance >= 0 && guidance <= G_MAXFLOAT, error, "default_guidance %g is out of range", guidance) ||
-      !opt_double (root, "guidance_max_t", &guidance_max_t, error) ||
-      !check (guidance_max_t > 0 && guidance_max_t <= 1, error, "guidance_max_t %g does not lie in (0, 1]",
-              guidance_max_t))
+      !check (guidance >= 0 && guidance <= G_MAXFLOAT, error, "default_guidance %g is out of range", guidance))
     return FALSE;
   if (sinopia_json_object_get (root, "guidance_mode")) {
     const char *mode = sinopia_json_get_string (root, "guidance_mode", error);
@@ -301,7 +298,6 @@ parse_root (const SinopiaJsonNode *root, SinopiaModelInfo *info, GError **error)
   info->size_multiple = (uint32_t) multiple;
   info->default_steps = (guint) steps;
   info->default_guidance = (float) guidance;
-  info->guidance_max_t = (float) guidance_max_t;
   info->t5_max_length = (uint32_t) t5;
   info->clip_max_length = (uint32_t) clip;
   return TRUE;

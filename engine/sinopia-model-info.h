@@ -50,9 +50,6 @@ typedef struct {
   guint default_steps;         /* 20 */
   SinopiaGuidanceMode guidance_mode;
   float default_guidance;      /* 4.0 */
-  /* guidance_max_t in (0, 1]: sampling from noise (generation, Stable Flow) skips the negative
-   * pass in steps evaluated above this noise level; 1 (the default): every step is guided */
-  float guidance_max_t;
   gboolean shift;              /* TRUE */
   double base_shift, max_shift;  /* 0.5, 1.15 */
   uint32_t t5_max_length, clip_max_length;  /* each defaults to text_max_length (32) */

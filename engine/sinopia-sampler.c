@@ -198,12 +198,6 @@ loop_clear (Loop *l)
 }
 
 gboolean
-sinopia_flux_step_is_guided (float t, float guidance_max_t)
-{
-  return !(guidance_max_t > 0.0f && guidance_max_t < 1.0f && t > guidance_max_t);
-}
-
-gboolean
 sinopia_flux_record_velocity (SinopiaFluxModel *m, SinopiaFluxWorkspace *ws, guint step, SinopiaFluxConditioning *cond,
                               const SinopiaFluxOptions *opts, SinopiaFluxConditioning *neg,
                               const SinopiaFluxOptions *neg_opts, float guidance, const SinopiaTensor *x,
@@ -333,8 +327,7 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
     if (req->bypass)
       opts.bypass = neg_opts.bypass = req->bypass;
     /* x ← x + dt·v (the reference rounds dt·v, then the sum) */
-    SinopiaFluxConditioning *neg = sinopia_flux_step_is_guided (req->t_eval[k], req->guidance_max_t) ? l.neg : NULL;
-    gboolean recorded = sinopia_flux_record_velocity (m, l.ws, k, l.cond, &opts, neg, &neg_opts, g, &x, &v, &nv,
+    gboolean recorded = sinopia_flux_record_velocity (m, l.ws, k, l.cond, &opts, l.neg, &neg_opts, g, &x, &v, &nv,
                                                       l.rec, error) &&
                         sinopia_op_mul_add (l.rec, &v, NULL, &x, dt, &x, error);
     if (!recorded) {

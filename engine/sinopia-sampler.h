@@ -82,10 +82,6 @@ typedef struct {
   uint32_t n_neg_txt;
   /* embedded guidance for models with a guidance embedding; the CFG scale otherwise */
   float guidance;
-  /* Guidance in a limited interval: with a value in (0, 1), steps evaluated above this noise
-   * level skip the negative pass and take the conditional velocity alone (0 or ≥ 1: every
-   * step is guided). See sinopia_flux_step_is_guided. */
-  float guidance_max_t;
   const float *img_ids;   /* [n_img, n_axes] */
   uint32_t n_img;
   /* n_steps evaluations: x += dt[k] · v(x, t_eval[k]); denoising has t_eval = σ_k,
@@ -124,11 +120,6 @@ typedef struct {
  * or for inversion (variant A: evaluated at the current level) when `invert`. */
 void sinopia_flux_steps_from_schedule (const float *timesteps, guint n_steps, gboolean invert, float *t_eval,
                                        float *dt);
-
-/* Whether a step evaluated at noise level t runs the negative pass under guidance_max_t (the
- * request's field): early, noisy steps need no guidance to follow the prompt (Kynkäänniemi et
- * al. 2024, "Applying guidance in a limited interval"), and skipping it there saves a forward. */
-gboolean sinopia_flux_step_is_guided (float t, float guidance_max_t);
 
 /* Records the velocity of step `step` for the latent x into v: the conditional forward, and
  * with `neg` (may be NULL) the negative one into nv, combined as v ← nv + guidance·(v − nv),

@@ -61,7 +61,7 @@ sinopia_stable_flow_invert (const SinopiaStableFlowRequest *req, const float *z0
   }
   SinopiaSampleRequest s = {
     .model = req->model, .txt = req->src_txt, .txt_ids = req->txt_ids, .y = req->src_y, .n_txt = req->n_txt,
-    .guidance = req->ref_guidance, .guidance_max_t = req->guidance_max_t, .img_ids = req->img_ids, .n_img = req->n_img, .t_eval = t_eval, .dt = dt,
+    .guidance = req->ref_guidance, .img_ids = req->img_ids, .n_img = req->n_img, .t_eval = t_eval, .dt = dt,
     .n_steps = n, .cancel = req->cancel, .preview = req->preview, .latent_height = req->latent_height,
     .latent_width = req->latent_width,
   };
@@ -188,14 +188,11 @@ sinopia_stable_flow (const SinopiaStableFlowRequest *req, const float *start, fl
     }
     float t = req->timesteps[k], dt = req->timesteps[k + 1] - t;
     SinopiaFluxOptions *opts[2][2] = { { &ref_opts, &ref_neg_opts }, { &edit_opts, &edit_neg_opts } };
-    /* both branches guide in the same steps, so the edit never injects a negative pass's K/V
-     * that the reference did not record in this step */
-    gboolean guided = sinopia_flux_step_is_guided (t, req->guidance_max_t);
     gboolean recorded = sinopia_recorder_begin (b.rec, FALSE, error);
     for (guint i = 0; recorded && i < 2; i++) {
       SinopiaTensor x = sinopia_tensor (b.latent[i], 0, n_img, C), v = sinopia_tensor (b.v[i], 0, n_img, C);
       SinopiaTensor nv = b.nv[i] ? sinopia_tensor (b.nv[i], 0, n_img, C) : v;
-      recorded = sinopia_flux_record_velocity (m, b.ws, k, b.cond[i], opts[i][0], guided ? b.neg[i] : NULL, opts[i][1],
+      recorded = sinopia_flux_record_velocity (m, b.ws, k, b.cond[i], opts[i][0], b.neg[i], opts[i][1],
                                                i ? req->edit_guidance : req->ref_guidance, &x, &v, &nv, b.rec,
                                                error) &&
                  sinopia_op_mul_add (b.rec, &v, NULL, &x, dt, &x, error);

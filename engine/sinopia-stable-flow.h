@@ -50,7 +50,6 @@ typedef struct {
   const float *timesteps;        /* the schedule σ_0 = 1 > … > σ_n = 0 */
   guint n_steps;
   float ref_guidance, edit_guidance;
-  float guidance_max_t;          /* both branches skip the negative pass above it (SinopiaSampleRequest's) */
   const gboolean *vital;         /* per global layer (depth + depth_single) */
   /* Real images: the inverted trajectory I [n_steps, n_img, C] (sinopia_stable_flow_invert)
    * and the clean nudged latent; NULL for generated images. */

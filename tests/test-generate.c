@@ -200,9 +200,8 @@ test_info_parse (void)
   g_assert_true (d->shift);
   g_assert_cmpuint (d->t5_max_length, ==, 32);
   g_assert_cmpint (d->bos_id, ==, 3);
-  g_assert_cmpfloat (d->guidance_max_t, ==, 1.0f);
 
-  const char *j = "{\"native_size\": 64, \"native_height\": 96, \"guidance_max_t\": 0.75, \"text_max_length\": 20, \"clip_max_length\": 10,"
+  const char *j = "{\"native_size\": 64, \"native_height\": 96, \"text_max_length\": 20, \"clip_max_length\": 10,"
                   " \"shift\": false, \"future_key\": [1, {\"x\": null}], \"tokens\": {\"eos\": 5}}";
   g_autoptr (SinopiaModelInfo) o = sinopia_model_info_parse (j, strlen (j), "o", &error);
   g_assert_no_error (error);
@@ -213,7 +212,6 @@ test_info_parse (void)
   g_assert_false (o->shift);
   g_assert_cmpint (o->eos_id, ==, 5);
   g_assert_cmpint (o->pad_id, ==, 0);
-  g_assert_cmpfloat (o->guidance_max_t, ==, 0.75f);
   g_assert_nonnull (sinopia_model_info_section (o, "future_key"));
 
   expect_info_error ("[]", "not an object");
@@ -224,9 +222,6 @@ test_info_parse (void)
   expect_info_error ("{\"default_steps\": 1001}", "default_steps");
   expect_info_error ("{\"default_guidance\": -1}", "default_guidance");
   expect_info_error ("{\"guidance_mode\": \"both\"}", "guidance_mode");
-  expect_info_error ("{\"guidance_max_t\": 0}", "guidance_max_t 0 does not lie in (0, 1]");
-  expect_info_error ("{\"guidance_max_t\": 1.5}", "guidance_max_t");
-  expect_info_error ("{\"guidance_max_t\": \"high\"}", "guidance_max_t");
   expect_info_error ("{\"text_max_length\": 1}", "text_max_length");
   expect_info_error ("{\"tokens\": {\"pad\": -1}}", "tokens: ");
   expect_info_error ("{\"tokens\": 3}", "tokens is a number");
@@ -499,53 +494,6 @@ test_guidance (void)
   g_assert_cmpfloat (guided->guidance, ==, 3.0f);
 }
 
-/* Guidance in a limited interval: the model's guidance_max_t is the default, a parameter
- * overrides it, the unguided early steps change the image, the record and its parameters JSON
- * say which limit was used, and values outside (0, 1] are refused. */
-static void
-test_guidance_interval (void)
-{
-  g_autoptr (GError) error = NULL;
-  SinopiaGenerateParams p;
-  sinopia_generate_params_init (&p);
-  p.prompt = "a yellow star";
-  p.guidance = 3.0f;
-  g_autoptr (SinopiaImage) every = sinopia_generate (model, &p, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpfloat (every->guidance_max_t, ==, 1.0f);
-  g_autofree char *every_json = sinopia_image_parameters_json (every);
-  g_assert_null (strstr (every_json, "guidance_max_t"));
-
-  p.guidance_max_t = 0.5f;
-  g_autoptr (SinopiaImage) limited = sinopia_generate (model, &p, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpfloat (limited->guidance_max_t, ==, 0.5f);
-  g_assert_cmpfloat (sinopia_test_max_abs_diff (limited->latent, every->latent, 16 * (SIDE / 8) * (SIDE / 8)), >, 1e-3);
-  g_autofree char *limited_json = sinopia_image_parameters_json (limited);
-  g_assert_nonnull (strstr (limited_json, "\"guidance_max_t\": 0.5,"));
-
-  g_autofree char *dir = variant ("guidance-interval", NULL, NULL);
-  g_autofree char *json = info_json ("tiny-test", ", \"guidance_max_t\": 0.5");
-  variant_info (dir, json);
-  g_autoptr (SinopiaModel) limiting = sinopia_model_load (sinopia_test_context (), dir, &error);
-  g_assert_no_error (error);
-  p.guidance_max_t = NAN;
-  g_autoptr (SinopiaImage) by_default = sinopia_generate (limiting, &p, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpfloat (by_default->guidance_max_t, ==, 0.5f);
-  g_assert_cmpmem (by_default->latent, 16 * (SIDE / 8) * (SIDE / 8) * sizeof (float), limited->latent,
-                   16 * (SIDE / 8) * (SIDE / 8) * sizeof (float));
-
-  const float bad[] = { 0.0f, -0.5f, 1.5f, INFINITY };
-  for (guint i = 0; i < G_N_ELEMENTS (bad); i++) {
-    g_autoptr (GError) e = NULL;
-    p.guidance_max_t = bad[i];
-    g_assert_null (sinopia_generate (model, &p, NULL, NULL, NULL, &e));
-    g_assert_error (e, SINOPIA_GENERATE_ERROR, SINOPIA_GENERATE_ERROR_INPUT);
-    g_assert_nonnull (strstr (e->message, "(0, 1]"));
-  }
-}
-
 /* Reads the `parameters` chunk of a PNG as JSON and checks every key against the values. */
 static void
 check_parameters (const SinopiaPngImage *png, const char *prompt, const char *negative, int64_t seed,
@@ -768,7 +716,6 @@ main (int argc, char **argv)
   g_test_add_func ("/generate/warm-up", test_warm_up);
   g_test_add_func ("/generate/truncation-preview", test_truncation_and_preview);
   g_test_add_func ("/generate/guidance", test_guidance);
-  g_test_add_func ("/generate/guidance-interval", test_guidance_interval);
   g_test_add_func ("/generate/cli", test_cli);
   g_test_add_func ("/generate/discovery", test_discovery);
   g_test_add_func ("/generate/bench", test_bench);

@@ -471,66 +471,6 @@ test_classifier_free_guidance (void)
   sampling_close (&s);
 }
 
-/* Guidance in a limited interval: a step evaluated above guidance_max_t takes the conditional
- * velocity alone, the others are guided as before; at the limit itself a step is guided, and
- * 0 or 1 guide every step. */
-static void
-test_guidance_interval (void)
-{
-  g_assert_false (sinopia_flux_step_is_guided (0.9f, 0.77f));
-  g_assert_true (sinopia_flux_step_is_guided (0.77f, 0.77f));
-  g_assert_true (sinopia_flux_step_is_guided (0.6f, 0.77f));
-  g_assert_true (sinopia_flux_step_is_guided (1.0f, 1.0f));
-  g_assert_true (sinopia_flux_step_is_guided (1.0f, 0.0f));
-
-  g_autoptr (GError) error = NULL;
-  Sampling s = { 0 };
-  if (!sampling_open (&s))
-    return;
-  g_autofree char *weights = sinopia_test_golden_path (GOLDEN, "flux_a1_weights.safetensors");
-  g_autofree char *path = write_unguided (weights);
-  SinopiaFluxModel *m = sinopia_flux_model_load (sinopia_test_context (), path, &error);
-  g_assert_no_error (error);
-
-  gsize n = s.n_img * 64;
-  g_autofree float *neg_txt = g_new (float, s.n_txt * 48);
-  g_autofree float *neg_y = g_new (float, 32);
-  sinopia_noise (5, neg_txt, s.n_txt * 48);
-  sinopia_noise (6, neg_y, 32);
-  float t_eval[2] = { 0.9f, 0.6f }, dt[2] = { -0.3f, -0.3f }, g = 4.0f;
-  SinopiaSampleRequest req = {
-    .model = m, .txt = s.txt, .txt_ids = s.txt_ids, .y = s.y, .n_txt = s.n_txt,
-    .neg_txt = neg_txt, .neg_txt_ids = s.txt_ids, .neg_y = neg_y, .n_neg_txt = s.n_txt,
-    .guidance = g, .guidance_max_t = 0.77f, .img_ids = s.img_ids, .n_img = s.n_img, .t_eval = t_eval, .dt = dt,
-    .n_steps = 2,
-  };
-  g_autofree float *x = g_memdup2 (s.img, n * sizeof (float));
-  g_assert_true (sinopia_flux_sample (&req, x, NULL, NULL, &error));
-  g_assert_no_error (error);
-
-  g_autofree float *vc0 = velocity (m, &s, s.txt, s.y, s.img, t_eval[0]);
-  g_autofree float *x1 = g_new (float, n), *want = g_new (float, n);
-  for (gsize i = 0; i < n; i++)
-    x1[i] = s.img[i] + dt[0] * vc0[i];
-  g_autofree float *vc1 = velocity (m, &s, s.txt, s.y, x1, t_eval[1]);
-  g_autofree float *vu1 = velocity (m, &s, neg_txt, neg_y, x1, t_eval[1]);
-  for (gsize i = 0; i < n; i++)
-    want[i] = x1[i] + dt[1] * (vu1[i] + g * (vc1[i] - vu1[i]));
-  sinopia_test_assert_close (x, want, n, 1e-5, 1e-6, "unguided step, then a guided one");
-
-  /* guiding the first step too gives another latent */
-  req.guidance_max_t = 1.0f;
-  g_autofree float *all = g_memdup2 (s.img, n * sizeof (float));
-  g_assert_true (sinopia_flux_sample (&req, all, NULL, NULL, &error));
-  g_assert_cmpfloat (sinopia_test_max_abs_diff (all, x, n), >, 1e-3);
-
-  sinopia_flux_model_free (m);
-  g_autofree char *dir = g_path_get_dirname (path);
-  g_remove (path);
-  g_rmdir (dir);
-  sampling_close (&s);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -544,7 +484,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sampler/inversion-round-trip", test_inversion_round_trip);
   g_test_add_func ("/sampler/preview-fit", test_preview_fit);
   g_test_add_func ("/sampler/classifier-free-guidance", test_classifier_free_guidance);
-  g_test_add_func ("/sampler/guidance-interval", test_guidance_interval);
   g_test_add_func ("/sampler/sampling-previews", test_sampling_previews);
   int rc = g_test_run ();
   sinopia_test_context_finish ();

@@ -313,45 +313,6 @@ test_generated_steps (void)
   }
 }
 
-/* With the model's guidance_max_t both branches skip the negative pass in the early steps, as
- * generation does: the reference still equals the generated image bit for bit (so a generated
- * image is edited, not a different one), and the edit differs from one guided in every step. */
-static void
-test_guidance_interval (void)
-{
-  g_autoptr (GError) error = NULL;
-  SinopiaTestModel limiting = tiny;
-  limiting.extra_json = ", \"vital_layers\": {\"double_blocks\": [0], \"single_blocks\": [1]}, "
-                        "\"guidance_max_t\": 0.5";
-  g_autofree char *dir = g_build_filename (tmp_root, "guidance-interval", NULL);
-  g_autofree char *tokenizer = g_test_build_filename (G_TEST_DIST, "data", "spm-nmt.model", NULL);
-  sinopia_test_write_model (dir, tokenizer, &limiting);
-  g_autoptr (SinopiaModel) m = sinopia_model_load (sinopia_test_context (), dir, &error);
-  g_assert_no_error (error);
-
-  SinopiaGenerateParams g;
-  sinopia_generate_params_init (&g);
-  g.prompt = "a red circle on a blue background";
-  g.seed = 11;
-  g_autoptr (SinopiaImage) plain = sinopia_generate (m, &g, NULL, NULL, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpfloat (plain->guidance_max_t, ==, 0.5f);
-  g_autoptr (SinopiaImage) plain_every = generate ("a red circle on a blue background");
-  g_assert_cmpfloat (sinopia_test_max_abs_diff (plain->latent, plain_every->latent, latent_size (plain) / 4), >, 1e-3);
-
-  SinopiaEditParams p;
-  edit_params (&p, "a red circle on a blue background", "a green square on a blue background");
-  SinopiaImage *ref = NULL;
-  g_autoptr (SinopiaImage) edited = sinopia_edit (m, &p, NULL, NULL, NULL, &ref, &error);
-  g_assert_no_error (error);
-  g_autoptr (SinopiaImage) reference = ref;
-  g_assert_cmpmem (reference->latent, latent_size (reference), plain->latent, latent_size (plain));
-  g_assert_cmpfloat (edited->guidance_max_t, ==, 0.5f);
-  g_autoptr (SinopiaImage) edited_every = edit (&p, NULL);
-  g_assert_cmpfloat (sinopia_test_max_abs_diff (edited->latent, edited_every->latent, latent_size (edited) / 4), >,
-                     1e-3);
-}
-
 /* SSIM: 1 for equal images, lower for noise and for a brightness shift; symmetric. */
 static void
 test_ssim (void)
@@ -514,7 +475,6 @@ main (int argc, char **argv)
   g_test_add_func ("/stable-flow/real-image", test_real_image);
   g_test_add_func ("/stable-flow/vital-layers", test_vital_layers);
   g_test_add_func ("/stable-flow/generated-steps", test_generated_steps);
-  g_test_add_func ("/stable-flow/guidance-interval", test_guidance_interval);
   g_test_add_func ("/stable-flow/ssim", test_ssim);
   g_test_add_func ("/stable-flow/vital-layer-detector", test_vital_layer_detector);
   g_test_add_func ("/stable-flow/cli", test_cli);

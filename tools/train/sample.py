@@ -11,8 +11,7 @@ Pipeline, all float32 on the CPU (weights as stored, widened to float32):
   4. img = pack(z); ts = get_schedule(steps, N_img, shift=True) (tools/flux_torch.py, bit-exact BFL);
      for each (t, t_next): c = F(img, txt, y, t); u = F(img, txt_u, y_u, t);
      pred = u + guidance * (c - u); img = img + float32(t_next - t) * pred
-     with F = tools/flux_torch.py FluxModel (the reference forward); guidance 1 skips u, and so
-     does a step with float32(t) > guidance_max_t of sinopia-model.json (when below 1).
+     with F = tools/flux_torch.py FluxModel (the reference forward); guidance 1 skips u.
   5. image = AE decode(unpack(img)) (z / scale_factor + shift_factor inside), clamp to [-1, 1],
      uint8 = trunc(127.5 * (x + 1)) as BFL's cli does.
 
@@ -139,8 +138,7 @@ class Pipeline:
             raise ValueError(f"noise is {list(noise.shape)}, expected [1, 16, {height // 8}, {width // 8}]")
         img = ft.pack_latent(noise)
         ts = self.schedule(steps, img.shape[1])
-        gmax = float(self.card.get("guidance_max_t", 1.0))
-        img = self.denoise(img, height, width, txt, y, txt_u, y_u, ts, guidance, gmax)
+        img = self.denoise(img, height, width, txt, y, txt_u, y_u, ts, guidance)
         latent = ft.unpack_latent(img, height // 8, width // 8)
         u8 = self.decode(latent)
         if dump:
@@ -151,7 +149,7 @@ class Pipeline:
                        "timesteps": np.array(ts, dtype=np.float32), "final.latent": img.numpy(),
                        "final.latent_unpacked": latent.numpy(), "image": u8}
             meta = {"prompt": prompt, "negative": negative, "seed": str(seed), "steps": str(steps),
-                    "guidance": repr(guidance), "guidance_max_t": repr(gmax), "width": str(width), "height": str(height),
+                    "guidance": repr(guidance), "width": str(width), "height": str(height),
                     "model": os.path.basename(os.path.abspath(self.dir)), "producer": "tools/train/sample.py",
                     "cfg": "pred = u + guidance * (c - u); img += float32(t_next - t) * pred"}
             ft.save_safetensors(dump, tensors, meta)
@@ -162,17 +160,15 @@ class Pipeline:
                                base_shift=float(self.card.get("base_shift", 0.5)),
                                max_shift=float(self.card.get("max_shift", 1.15)))
 
-    def denoise(self, img, height, width, txt, y, txt_u, y_u, ts, guidance, guidance_max_t=1.0):
-        """Euler steps along ts (descending) from the packed latent img, with true CFG in the steps
-        at t <= guidance_max_t (all of them when it is 1), as the C sampler."""
+    def denoise(self, img, height, width, txt, y, txt_u, y_u, ts, guidance):
+        """Euler steps along ts (descending) from the packed latent img, with true CFG."""
         torch = self.torch
         img_ids = torch.from_numpy(ft.make_img_ids(height // 16, width // 16))
         txt_ids = torch.from_numpy(ft.make_txt_ids(txt.shape[1]))
         for t_curr, t_next in zip(ts[:-1], ts[1:]):
             t = torch.full((1,), t_curr, dtype=torch.float32)
             c = self.flux.forward(img, img_ids, txt, txt_ids, t, y)
-            limited = 0.0 < guidance_max_t < 1.0 and np.float32(t_curr) > np.float32(guidance_max_t)
-            if guidance != 1.0 and not limited:
+            if guidance != 1.0:
                 u = self.flux.forward(img, img_ids, txt_u, txt_ids, t, y_u)
                 pred = u + guidance * (c - u)
             else:
