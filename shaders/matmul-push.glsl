@@ -1,6 +1,8 @@
 // Push constants of matmul.comp and matmul-tiled.comp; mirrored by MatmulPush in
 // vulkan/sinopia-ops-matmul.c. Offsets and strides count texels of the view the operand is
 // read through (elements for scalar views, 4 or 8 elements for the vector views).
+// matmul.comp takes has_bias, act, has_gate and accumulate as specialisation constants 1–4
+// instead (the host sets both).
 layout(push_constant) uniform MatmulPush {
     uint M;
     uint N;
