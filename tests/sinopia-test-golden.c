@@ -105,7 +105,7 @@ inputs_clear (Inputs *in)
 }
 
 SinopiaDump *
-sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io)
+sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io, gboolean intermediates)
 {
   g_autoptr (GError) error = NULL;
   SinopiaVkContext *ctx = sinopia_test_context ();
@@ -127,7 +127,7 @@ sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io)
   SinopiaDump *dump = sinopia_dump_new ();
 
   SinopiaRecorder *rec = sinopia_test_begin ();
-  sinopia_flux_forward (model, ws, cond, 0, &timg, &tpred, rec, dump, &error);
+  sinopia_flux_forward (model, ws, cond, 0, &timg, &tpred, rec, intermediates ? dump : NULL, &error);
   g_assert_no_error (error);
   sinopia_test_submit (rec);
   sinopia_dump_collect (dump, &error);

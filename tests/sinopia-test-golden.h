@@ -19,9 +19,9 @@ double sinopia_test_golden_atol (const char *dir, const char *file, const char *
 double sinopia_test_max_abs_diff (const float *a, const float *b, gsize n);
 /* Loads the transformer `weights` on the shared test context (sinopia-test-vk.h) and runs
  * one forward on the inputs of the golden io file `io` (input.img, input.txt, ...).
- * Returns (transfer full) the dump of its intermediates with the prediction added as
- * "output"; asserts on any error. */
-SinopiaDump *sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io);
+ * Returns (transfer full) the dump of its intermediates (when `intermediates`) with the
+ * prediction added as "output"; asserts on any error. */
+SinopiaDump *sinopia_test_flux_forward (const char *weights, SinopiaSafetensors *io, gboolean intermediates);
 
 /* One run of $SINOPIA_CLI (set by meson) with the arguments up to a NULL; asserts that it
  * exited rather than died from a signal. Free with sinopia_test_run_clear. */

@@ -561,7 +561,7 @@ golden_weights (void)
     g_autofree char *io = sinopia_test_golden_path (GOLDEN, A1_FORWARD);
     golden_io = sinopia_safetensors_open (io, &error);
     g_assert_no_error (error);
-    golden_dump = sinopia_test_flux_forward (weights, golden_io);
+    golden_dump = sinopia_test_flux_forward (weights, golden_io, TRUE);
   }
   return weights;
 }
@@ -663,7 +663,7 @@ test_diffusers (void)
   g_assert_cmpstr (p1, ==, "");
   assert_config_equal (&cfg, &want);
 
-  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io);
+  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io, TRUE);
   assert_dump_identical (dump, "diffusers naming");
   sinopia_dump_free (dump);
 }
@@ -696,7 +696,7 @@ test_prefix (void)
   g_assert_cmpint (naming, ==, SINOPIA_FLUX_NAMING_BFL);
   g_assert_cmpstr (prefix, ==, "model.diffusion_model.");
 
-  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io);
+  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io, TRUE);
   assert_dump_identical (dump, "prefixed names");
   sinopia_dump_free (dump);
 }
@@ -754,8 +754,8 @@ converted_dtype (SinopiaStDType dtype, double atol)
   g_assert_cmpuint (bytes, ==, 2 * matrices + 4 * vectors);
   g_assert_cmpuint (f32_bytes, ==, 4 * (matrices + vectors));
 
-  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io);
-  SinopiaDump *twin_dump = sinopia_test_flux_forward (twin, golden_io);
+  SinopiaDump *dump = sinopia_test_flux_forward (path, golden_io, TRUE);
+  SinopiaDump *twin_dump = sinopia_test_flux_forward (twin, golden_io, TRUE);
   double err_twin = output_error (dump, twin_dump), err = output_error (dump, golden_dump);
   g_test_message ("%s weights: max abs error %.3g vs f32 weights (tolerance %.3g), %.3g vs the same values "
                   "in f32 (tolerance %.3g)", dn, err, atol, err_twin, TWIN_ATOL);
