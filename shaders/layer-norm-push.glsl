@@ -15,4 +15,8 @@ layout(push_constant) uniform LayerNormPush {
     uint has_shift;
     uint has_scale;
     float eps;
+    // Rows from `split` on take the second stream's modulation (FLUX's double blocks).
+    uint split;
+    uint shift_off_b;
+    uint scale_off_b;
 } p;

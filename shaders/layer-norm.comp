@@ -95,6 +95,8 @@ void main()
     float rstd = 1.0 / sqrt(var + p.eps);
 
     int out_base = int(p.y_off + r * p.y_stride);
+    int shift_off = int(r >= p.split ? p.shift_off_b : p.shift_off);
+    int scale_off = int(r >= p.split ? p.scale_off_b : p.scale_off);
 #ifdef VEC4
     for (int c = 0; c < n; c += 4) {
         vec4 v = (quad(x, base, c) - k - mean) * rstd;
@@ -103,9 +105,9 @@ void main()
         if (p.has_bias != 0u)
             v += quad(bias, int(p.bias_off), c);
         if (p.has_scale != 0u)
-            v *= 1.0 + quad(scale, int(p.scale_off), c);
+            v *= 1.0 + quad(scale, scale_off, c);
         if (p.has_shift != 0u)
-            v += quad(shift, int(p.shift_off), c);
+            v += quad(shift, shift_off, c);
         y[(out_base + c) >> 2] = v;
     }
 #else
@@ -116,9 +118,9 @@ void main()
         if (p.has_bias != 0u)
             v += texelFetch(bias, int(p.bias_off) + c).x;
         if (p.has_scale != 0u)
-            v *= 1.0 + texelFetch(scale, int(p.scale_off) + c).x;
+            v *= 1.0 + texelFetch(scale, scale_off + c).x;
         if (p.has_shift != 0u)
-            v += texelFetch(shift, int(p.shift_off) + c).x;
+            v += texelFetch(shift, shift_off + c).x;
         y[out_base + c] = v;
     }
 #endif

@@ -21,4 +21,10 @@ layout(push_constant) uniform MatmulPush {
     uint g_off;
     uint has_gate;    // y += gate ⊙ result (FLUX's gated residual; implies accumulate)
     uint tiles_n;     // output tiles along N
+    // Rows from `split` on read the second stream's weight, bias and gate (matmul.comp only;
+    // row tiles never straddle it): FLUX's text and image streams in one dispatch.
+    uint split;
+    uint w_off_b;
+    uint b_off_b;
+    uint g_off_b;
 } p;

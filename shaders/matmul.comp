@@ -102,13 +102,17 @@ void main()
     if (tn >= p.tiles_n)
         return;
     uint m0 = tm * RM, n0 = tn * RN;
+    bool second = m0 >= p.split;
+    uint w_off = second ? p.w_off_b : p.w_off;
+    uint b_off = second ? p.b_off_b : p.b_off;
+    uint g_off = second ? p.g_off_b : p.g_off;
 
     // Edge tiles read the last row/column again instead of branching.
     int xr[RM], wr[RN];
     [[unroll]] for (int i = 0; i < RM; i++)
         xr[i] = int(p.x_off + min(m0 + i, p.M - 1u) * p.x_stride);
     [[unroll]] for (int j = 0; j < RN; j++)
-        wr[j] = int(p.w_off + min(n0 + j, p.N - 1u) * p.w_stride);
+        wr[j] = int(w_off + min(n0 + j, p.N - 1u) * p.w_stride);
 
     float acc[RM][RN];
     [[unroll]] for (int i = 0; i < RM; i++)
@@ -148,7 +152,7 @@ void main()
     // even when all lanes skip it, and 256 per-element ones cost a quarter of the time at K = 256.
     if (HAS_BIAS != 0u)
         [[unroll]] for (int j = 0; j < RN; j++) {
-            float bias = texelFetch(B, int(p.b_off + min(n0 + j, p.N - 1u))).x;
+            float bias = texelFetch(B, int(b_off + min(n0 + j, p.N - 1u))).x;
             [[unroll]] for (int i = 0; i < RM; i++)
                 acc[i][j] += bias;
         }
@@ -172,7 +176,7 @@ void main()
         yr[i] = p.y_off + min(m0 + i, p.M - 1u) * p.y_stride;
     if (HAS_GATE != 0u)
         [[unroll]] for (int j = 0; j < RN; j++) {
-            float g = texelFetch(G, int(p.g_off + min(n0 + j, p.N - 1u))).x;
+            float g = texelFetch(G, int(g_off + min(n0 + j, p.N - 1u))).x;
             [[unroll]] for (int i = 0; i < RM; i++)
                 acc[i][j] *= g;
         }

@@ -11,4 +11,8 @@ layout(push_constant) uniform QkNormRopePush {
     uint q_scale_off;
     uint k_scale_off;
     float eps;
+    // Rows from `split` on take the second stream's scales (FLUX's double blocks).
+    uint split;
+    uint q_scale_off_b;
+    uint k_scale_off_b;
 } p;

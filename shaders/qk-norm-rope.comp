@@ -34,9 +34,10 @@ void main()
     float inv = inversesqrt(((s.x + s.y) + (s.z + s.w)) / float(p.head_dim) + p.eps);
 
     int t = int(p.table_off + r * p.table_stride) >> 2;
+    int q_off = int(r >= p.split ? p.q_scale_off_b : p.q_scale_off);
+    int k_off = int(r >= p.split ? p.k_scale_off_b : p.k_scale_off);
     for (int c = 0; c < quads; c++) {
-        vec4 w = is_key ? texelFetch(k_scale, (int(p.k_scale_off) >> 2) + c)
-                        : texelFetch(q_scale, (int(p.q_scale_off) >> 2) + c);
+        vec4 w = is_key ? texelFetch(k_scale, (k_off >> 2) + c) : texelFetch(q_scale, (q_off >> 2) + c);
         vec4 v = texelFetch(x, base + c) * inv * w;
         if (p.use_table != 0u) {
             vec4 cs = texelFetch(table, t + c);

@@ -206,6 +206,94 @@ test_strided (gconstpointer data)
         check_matmul (variant, dtypes[d], strided_shapes[s], pads[p]);
 }
 
+/* Two streams in one call: rows before the split take weight/bias/gate A, the rest B, all A/B
+ * pairs stacked in one buffer each, as FLUX's double blocks load them. Every split row is
+ * checked against the reference of its own stream, plain (GELU, bias) and gated; `dispatches`
+ * says how many the call must record (1 when one dispatch can take both streams). */
+static void
+check_split (const char *variant, SinopiaDType dtype, uint32_t M, uint32_t K, uint32_t N, uint32_t split_row,
+             guint dispatches)
+{
+  g_autoptr (GError) error = NULL;
+  guint32 seed = M * 31u + split_row * 7u + dtype;
+  g_autofree float *x = sinopia_test_random (seed, (gsize) M * K, -1, 1);
+  g_autofree float *w = sinopia_test_random (seed + 1, (gsize) 2 * N * K, -1, 1);
+  g_autofree float *bias = sinopia_test_random (seed + 2, 2 * N, -1, 1);
+  g_autofree float *gate = sinopia_test_random (seed + 3, 3 * N, -1.5f, 1.5f);
+  g_autofree float *y_init = sinopia_test_random (seed + 4, (gsize) M * N, -2, 2);
+  g_autofree void *w_stored = stored_weights (dtype, w, (gsize) 2 * N * K);
+  SinopiaBuffer *bx = sinopia_test_buffer (SINOPIA_DTYPE_F32, x, (gsize) M * K);
+  SinopiaBuffer *bw = sinopia_test_buffer (dtype, w, (gsize) 2 * N * K);
+  SinopiaBuffer *bb = sinopia_test_buffer (SINOPIA_DTYPE_F32, bias, 2 * N);
+  SinopiaBuffer *bg = sinopia_test_buffer (SINOPIA_DTYPE_F32, gate, 3 * N);
+  SinopiaBuffer *by[2] = { sinopia_test_buffer (SINOPIA_DTYPE_F32, y_init, (gsize) M * N),
+                           sinopia_test_buffer (SINOPIA_DTYPE_F32, y_init, (gsize) M * N) };
+  SinopiaTensor tx = sinopia_tensor (bx, 0, M, K);
+  SinopiaTensor wa = sinopia_tensor (bw, 0, N, K), wb = sinopia_tensor (bw, (uint64_t) N * K, N, K);
+  SinopiaTensor ba = sinopia_tensor (bb, 0, 1, N), bb_ = sinopia_tensor (bb, N, 1, N);
+  /* the gates sit apart in their buffer, as two streams' columns of a modulation row do */
+  SinopiaTensor ga = sinopia_tensor (bg, 0, 1, N), gb = sinopia_tensor (bg, 2 * N, 1, N);
+  SinopiaStreamSplit plain = { .row = split_row, .w = &wb, .bias = &bb_ };
+  SinopiaStreamSplit gated = { .row = split_row, .w = &wb, .bias = &bb_, .gate = &gb };
+  SinopiaTensor ty0 = sinopia_tensor (by[0], 0, M, N), ty1 = sinopia_tensor (by[1], 0, M, N);
+
+  set_variant (variant);
+  SinopiaRecorder *rec = sinopia_test_begin ();
+  g_assert_true (sinopia_op_matmul_split (rec, &tx, &wa, &ba, SINOPIA_ACT_GELU_TANH, &plain, &ty0, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, dispatches);
+  g_assert_true (sinopia_op_matmul_gated_split (rec, &tx, &wa, &ba, &ga, &gated, &ty1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, 2 * dispatches);
+  sinopia_test_submit (rec);
+  set_variant (NULL);
+
+  g_autofree float *want = g_new (float, (gsize) M * N);
+  for (guint c = 0; c < 2; c++) {
+    g_autofree float *got = sinopia_test_read (by[c], (gsize) M * N);
+    for (uint32_t m = 0; m < M; m++) {
+      guint st = m >= split_row;
+      const uint8_t *ws = (const uint8_t *) w_stored + (gsize) st * N * K * sinopia_dtype_size (dtype);
+      const float *g = gate + 2 * st * N, *b = bias + st * N;
+      sinopia_ref_matmul (x + (gsize) m * K, ws, dtype, b, c ? SINOPIA_ACT_NONE : SINOPIA_ACT_GELU_TANH, FALSE, 1,
+                          K, N, want);
+      for (uint32_t n = 0; n < N; n++) {
+        double sum = fabs (b[n]);
+        for (uint32_t k = 0; k < K; k++)
+          sum += fabs (x[(gsize) m * K + k] * stored_weight (dtype, w_stored, ((gsize) st * N + n) * K + k));
+        float y0 = y_init[(gsize) m * N + n];
+        double expect = c ? y0 + g[n] * want[n] : want[n];
+        double tol = TOL_SCALE * (c ? fabs (g[n]) * sum + fabs (y0) : sum) + TOL_ABS;
+        float v = got[(gsize) m * N + n];
+        if (!isfinite (v) || fabs (v - expect) > tol)
+          g_error ("%s %s split at %u of %u, %s: y[%u, %u] is %.9g, expected %.9g (stream %u)", variant,
+                   sinopia_dtype_name (dtype), split_row, M, c ? "gated" : "plain", m, n, v, expect, st);
+      }
+    }
+    sinopia_buffer_free (by[c]);
+  }
+  sinopia_buffer_free (bx);
+  sinopia_buffer_free (bw);
+  sinopia_buffer_free (bb);
+  sinopia_buffer_free (bg);
+}
+
+static void
+test_split (gconstpointer data)
+{
+  const char *variant = data;
+  gboolean texel = g_str_equal (variant, "texel"), tiled = g_str_equal (variant, "tiled");
+  for (guint d = 0; d < G_N_ELEMENTS (dtypes); d++) {
+    /* texel blocks are 8 rows, scalar ones 4; the tiled kernel always takes two dispatches */
+    check_split (variant, dtypes[d], 40, 64, 70, 16, tiled ? 2 : 1);
+    check_split (variant, dtypes[d], 40, 64, 70, 12, texel || tiled ? 2 : 1);
+    check_split (variant, dtypes[d], 21, 16, 9, 5, 2);
+    check_split (variant, dtypes[d], 21, 16, 9, 0, 1);
+    check_split (variant, dtypes[d], 21, 16, 9, 21, 1);
+    check_split (variant, dtypes[d], 9, 12, 5, 4, tiled ? 2 : 1);
+  }
+}
+
 /* Which shader runs, seen through the profiler's per-dispatch names. */
 static const char *
 shader_for (const char *variant, SinopiaDType dtype, Shape s, uint32_t x_offset)
@@ -297,6 +385,14 @@ test_bad_arguments (void)
   expect_invalid (sinopia_op_matmul_gated (rec, &x, &w, &bias, NULL, &y, &error), &error);
   expect_invalid (sinopia_op_matmul_gated (rec, &x, &w, &bias, &bias_long, &y, &error), &error);
   expect_invalid (sinopia_op_matmul (NULL, &x, &w, &bias, SINOPIA_ACT_NONE, FALSE, &y, &error), &error);
+  SinopiaStreamSplit past_rows = { .row = 3, .w = &w }, other_k = { .row = 1, .w = &w_k };
+  SinopiaStreamSplit no_bias = { .row = 1, .w = &w }, no_weight = { .row = 1 };
+  expect_invalid (sinopia_op_matmul_split (rec, &x, &w, NULL, SINOPIA_ACT_NONE, &past_rows, &y, &error), &error);
+  expect_invalid (sinopia_op_matmul_split (rec, &x, &w, NULL, SINOPIA_ACT_NONE, &other_k, &y, &error), &error);
+  expect_invalid (sinopia_op_matmul_split (rec, &x, &w, &bias, SINOPIA_ACT_NONE, &no_bias, &y, &error), &error);
+  expect_invalid (sinopia_op_matmul_split (rec, &x, &w, NULL, SINOPIA_ACT_NONE, &no_weight, &y, &error), &error);
+  expect_invalid (sinopia_op_matmul_split (rec, &x, &w, NULL, SINOPIA_ACT_NONE, NULL, &y, &error), &error);
+  expect_invalid (sinopia_op_matmul_gated_split (rec, &x, &w, NULL, NULL, &no_bias, &y, &error), &error);
   set_variant ("fastest");
   expect_invalid (sinopia_op_matmul (rec, &x, &w, &bias, SINOPIA_ACT_NONE, FALSE, &y, &error), &error);
   set_variant (NULL);
@@ -317,6 +413,8 @@ main (int argc, char **argv)
     g_autofree char *strided_path = g_strdup_printf ("/ops/matmul/%s/strided", variants[v]);
     g_test_add_data_func (shapes_path, variants[v], test_shapes);
     g_test_add_data_func (strided_path, variants[v], test_strided);
+    g_autofree char *split_path = g_strdup_printf ("/ops/matmul/%s/split", variants[v]);
+    g_test_add_data_func (split_path, variants[v], test_split);
   }
   g_test_add_func ("/ops/matmul/variant-choice", test_variant_choice);
   g_test_add_func ("/ops/matmul/bad-arguments", test_bad_arguments);

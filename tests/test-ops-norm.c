@@ -132,6 +132,85 @@ test_layer_norm_large_magnitude (void)
   }
 }
 
+/* FLUX's two streams in one call: rows before `split_row` take the first (shift, scale),
+ * the rest the second, both chunks of one modulation row [1, 12·cols] as the double blocks'
+ * text and image modulations are. `dispatches`: how many the call must record. */
+static void
+check_layer_norm_split (uint32_t rows, uint32_t cols, uint32_t split_row, gboolean aligned, guint dispatches)
+{
+  g_autoptr (GError) error = NULL;
+  gsize nx, nmod, ny, n = (gsize) rows * cols;
+  guint32 seed = rows * 17u + cols + split_row;
+  g_autofree float *x = random_rows (seed, rows, cols, 3.0f);
+  g_autofree float *mod = sinopia_test_random (seed + 1, 12 * (gsize) cols, -1.0f, 1.0f);
+  g_autofree float *nan_rows = sinopia_test_nans (n);
+  SinopiaTensor tx = aligned ? sinopia_test_embed (x, rows, cols, 4, 4, cols + 8, -7.0f, &nx)
+                             : sinopia_test_embed (x, rows, cols, 3, 2, cols + 5, -7.0f, &nx);
+  SinopiaTensor ty = aligned ? sinopia_test_embed (nan_rows, rows, cols, 4, 0, cols + 4, NAN, &ny)
+                             : sinopia_test_embed (nan_rows, rows, cols, 1, 1, cols + 3, NAN, &ny);
+  SinopiaTensor tmod = sinopia_test_embed (mod, 1, 12 * cols, 0, 0, 12 * cols, 0.0f, &nmod);
+  SinopiaTensor shift = sinopia_tensor_columns (tmod, 0, cols), scale = sinopia_tensor_columns (tmod, cols, cols);
+  SinopiaTensor shift_b = sinopia_tensor_columns (tmod, 6 * cols, cols);
+  SinopiaTensor scale_b = sinopia_tensor_columns (tmod, 7 * cols, cols);
+  SinopiaStreamSplit split = { .row = split_row, .shift = &shift_b, .scale = &scale_b };
+
+  SinopiaRecorder *rec = sinopia_test_begin ();
+  g_assert_true (sinopia_op_layer_norm_split (rec, &tx, &shift, &scale, &split, 1e-6f, &ty, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, dispatches);
+  sinopia_test_submit (rec);
+
+  g_autofree float *want = g_new (float, n);
+  sinopia_ref_layer_norm (x, split_row, cols, NULL, NULL, mod, mod + cols, 1e-6f, want);
+  sinopia_ref_layer_norm (x + (gsize) split_row * cols, rows - split_row, cols, NULL, NULL, mod + 6 * cols,
+                          mod + 7 * cols, 1e-6f, want + (gsize) split_row * cols);
+  g_autofree char *label = g_strdup_printf ("layer_norm_split %ux%u at row %u%s", rows, cols, split_row,
+                                            aligned ? " (vec4)" : "");
+  g_autofree float *got = sinopia_test_extract (&ty, ny, NAN);
+  sinopia_test_assert_close (got, want, n, LN_ATOL, LN_RTOL, label);
+  sinopia_buffer_free (tx.buffer);
+  sinopia_buffer_free (ty.buffer);
+  sinopia_buffer_free (tmod.buffer);
+}
+
+static void
+test_layer_norm_split (void)
+{
+  check_layer_norm_split (96, 64, 32, TRUE, 1);
+  check_layer_norm_split (7, 100, 3, FALSE, 1);
+  check_layer_norm_split (7, 100, 0, TRUE, 1);
+  check_layer_norm_split (7, 100, 7, FALSE, 1);
+  /* modulations in different buffers take one dispatch each */
+  g_autoptr (GError) error = NULL;
+  float v[16] = { 0 };
+  SinopiaBuffer *a = sinopia_test_buffer (SINOPIA_DTYPE_F32, v, 16), *b = sinopia_test_buffer (SINOPIA_DTYPE_F32, v, 16);
+  SinopiaBuffer *c = sinopia_test_buffer (SINOPIA_DTYPE_F32, v, 16);
+  SinopiaTensor x = sinopia_tensor (a, 0, 2, 4), y = sinopia_tensor (a, 8, 2, 4), m = sinopia_tensor (b, 0, 1, 4);
+  SinopiaTensor m2 = sinopia_tensor (c, 8, 1, 4), wide = sinopia_tensor (b, 0, 1, 8);
+  SinopiaStreamSplit other = { .row = 1, .shift = &m2, .scale = &m2 }, bad = { .row = 1, .shift = &wide, .scale = &m };
+  SinopiaStreamSplit past = { .row = 3, .shift = &m, .scale = &m }, half = { .row = 1, .shift = &m };
+  SinopiaRecorder *rec = sinopia_test_begin ();
+  g_assert_true (sinopia_op_layer_norm_split (rec, &x, &m, &m, &other, 1e-6f, &y, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, 2);
+  g_assert_false (sinopia_op_layer_norm_split (rec, &x, &m, &m, &bad, 1e-6f, &y, &error));
+  g_assert_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (sinopia_op_layer_norm_split (rec, &x, &m, &m, &past, 1e-6f, &y, &error));
+  g_assert_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (sinopia_op_layer_norm_split (rec, &x, &m, &m, &half, 1e-6f, &y, &error));
+  g_assert_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (sinopia_op_layer_norm_split (rec, &x, &m, &m, NULL, 1e-6f, &y, &error));
+  g_assert_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  sinopia_test_submit (rec);
+  sinopia_buffer_free (a);
+  sinopia_buffer_free (b);
+  sinopia_buffer_free (c);
+}
+
 /* T5-style (group = cols) into a separate strided output; `aligned` as for check_layer_norm. */
 static void
 check_rms_norm_rows (uint32_t rows, uint32_t cols, const float *x, guint32 seed, gboolean aligned, const char *what)
@@ -302,6 +381,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ops/norm/layer-norm/shapes", test_layer_norm_shapes);
   g_test_add_func ("/ops/norm/layer-norm/large-magnitude", test_layer_norm_large_magnitude);
+  g_test_add_func ("/ops/norm/layer-norm/split", test_layer_norm_split);
   g_test_add_func ("/ops/norm/rms-norm/rows", test_rms_norm_rows);
   g_test_add_func ("/ops/norm/rms-norm/qk-in-place", test_rms_norm_qk_in_place);
   g_test_add_func ("/ops/norm/rms-norm/large-magnitude", test_rms_norm_large_magnitude);

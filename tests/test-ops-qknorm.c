@@ -6,16 +6,20 @@
 
 #include "sinopia-test-vk.h"
 
-/* qkv rows of `stride` columns with q|k at column `col`; the rest must stay untouched. */
+/* qkv rows of `stride` columns with q|k at column `col`; the rest must stay untouched. With
+ * split_row < rows, the rows from it on take a second pair of scales (stacked after the first
+ * in the same buffers, as the double blocks load them) through qk_norm_rope_split, which must
+ * record `dispatches`. */
 static void
-check (uint32_t rows, uint32_t heads, uint32_t hd, uint32_t col, uint32_t stride, gboolean with_table, guint32 seed)
+check_split (uint32_t rows, uint32_t heads, uint32_t hd, uint32_t col, uint32_t stride, gboolean with_table,
+             guint32 seed, uint32_t split_row, guint dispatches)
 {
   g_autoptr (GError) error = NULL;
   uint32_t cols = 2 * heads * hd;
   gsize n = (gsize) rows * stride;
   g_autofree float *x = sinopia_test_random (seed, n, -3, 3);
-  g_autofree float *qs = sinopia_test_random (seed + 1, hd, 0.5f, 1.5f);
-  g_autofree float *ks = sinopia_test_random (seed + 2, hd, 0.5f, 1.5f);
+  g_autofree float *qs = sinopia_test_random (seed + 1, 2 * hd, 0.5f, 1.5f);
+  g_autofree float *ks = sinopia_test_random (seed + 2, 2 * hd, 0.5f, 1.5f);
   g_autofree float *table = g_new (float, (gsize) rows * hd);
   g_autofree float *angles = sinopia_test_random (seed + 3, (gsize) rows * hd / 2, -10, 10);
   for (gsize i = 0; i < (gsize) rows * hd / 2; i++) {
@@ -36,8 +40,14 @@ check (uint32_t rows, uint32_t heads, uint32_t hd, uint32_t col, uint32_t stride
     memcpy (q + (gsize) r * cols / 2, block + (gsize) r * cols, cols / 2 * sizeof (float));
     memcpy (k + (gsize) r * cols / 2, block + (gsize) r * cols + cols / 2, cols / 2 * sizeof (float));
   }
-  sinopia_ref_rms_norm (q, rows, cols / 2, qs, hd, 1e-6f, qn);
-  sinopia_ref_rms_norm (k, rows, cols / 2, ks, hd, 1e-6f, kn);
+  for (guint st = 0; st < 2; st++) {
+    uint32_t r0 = st ? split_row : 0, nr = st ? rows - split_row : split_row;
+    gsize o = (gsize) r0 * cols / 2;
+    if (nr) {
+      sinopia_ref_rms_norm (q + o, nr, cols / 2, qs + st * hd, hd, 1e-6f, qn + o);
+      sinopia_ref_rms_norm (k + o, nr, cols / 2, ks + st * hd, hd, 1e-6f, kn + o);
+    }
+  }
   for (uint32_t r = 0; r < rows; r++) {
     memcpy (normed + (gsize) r * cols, qn + (gsize) r * cols / 2, cols / 2 * sizeof (float));
     memcpy (normed + (gsize) r * cols + cols / 2, kn + (gsize) r * cols / 2, cols / 2 * sizeof (float));
@@ -49,14 +59,21 @@ check (uint32_t rows, uint32_t heads, uint32_t hd, uint32_t col, uint32_t stride
     memcpy (want + (gsize) r * stride + col, normed + (gsize) r * cols, cols * sizeof (float));
 
   SinopiaBuffer *bx = sinopia_test_buffer (SINOPIA_DTYPE_F32, x, n);
-  SinopiaBuffer *bq = sinopia_test_buffer (SINOPIA_DTYPE_F32, qs, hd);
-  SinopiaBuffer *bk = sinopia_test_buffer (SINOPIA_DTYPE_F32, ks, hd);
+  SinopiaBuffer *bq = sinopia_test_buffer (SINOPIA_DTYPE_F32, qs, 2 * hd);
+  SinopiaBuffer *bk = sinopia_test_buffer (SINOPIA_DTYPE_F32, ks, 2 * hd);
   SinopiaBuffer *bt = sinopia_test_buffer (SINOPIA_DTYPE_F32, table, (gsize) rows * hd);
   SinopiaTensor tqk = sinopia_tensor_columns (sinopia_tensor (bx, 0, rows, stride), col, cols);
   SinopiaTensor tq = sinopia_tensor (bq, 0, 1, hd), tk = sinopia_tensor (bk, 0, 1, hd);
   SinopiaTensor tt = sinopia_tensor (bt, 0, rows, hd);
+  SinopiaTensor tq_b = sinopia_tensor (bq, hd, 1, hd), tk_b = sinopia_tensor (bk, hd, 1, hd);
+  SinopiaStreamSplit split = { .row = split_row, .q_scale = &tq_b, .k_scale = &tk_b };
   SinopiaRecorder *rec = sinopia_test_begin ();
-  sinopia_op_qk_norm_rope (rec, &tqk, &tq, &tk, with_table ? &tt : NULL, hd, 1e-6f, &error);
+  if (split_row < rows) {
+    sinopia_op_qk_norm_rope_split (rec, &tqk, &tq, &tk, &split, with_table ? &tt : NULL, hd, 1e-6f, &error);
+    g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, dispatches);
+  } else {
+    sinopia_op_qk_norm_rope (rec, &tqk, &tq, &tk, with_table ? &tt : NULL, hd, 1e-6f, &error);
+  }
   g_assert_no_error (error);
   sinopia_test_submit (rec);
   g_autofree float *got = sinopia_test_read (bx, n);
@@ -67,6 +84,12 @@ check (uint32_t rows, uint32_t heads, uint32_t hd, uint32_t col, uint32_t stride
   sinopia_buffer_free (bq);
   sinopia_buffer_free (bk);
   sinopia_buffer_free (bt);
+}
+
+static void
+check (uint32_t rows, uint32_t heads, uint32_t hd, uint32_t col, uint32_t stride, gboolean with_table, guint32 seed)
+{
+  check_split (rows, heads, hd, col, stride, with_table, seed, rows, 1);
 }
 
 static void
@@ -85,6 +108,16 @@ test_fallback (void)
 {
   check (5, 2, 6, 0, 3 * 12, TRUE, 5);     /* head_dim not a multiple of 4 */
   check (9, 2, 8, 2, 2 + 32 + 3, TRUE, 6); /* odd offset and stride */
+}
+
+/* Two streams' scales in one dispatch (and, where the views do not allow it, in four: the
+ * rms_norm + rope fallback for each stream's rows). */
+static void
+test_split (void)
+{
+  check_split (96, 3, 64, 0, 3 * 192, TRUE, 7, 32, 1);
+  check_split (23, 4, 16, 0, 3 * 64, FALSE, 8, 0, 1);
+  check_split (9, 2, 6, 0, 3 * 12, TRUE, 9, 4, 6);
 }
 
 static void
@@ -116,6 +149,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/ops/qk-norm-rope/fused", test_fused);
   g_test_add_func ("/ops/qk-norm-rope/fallback", test_fallback);
+  g_test_add_func ("/ops/qk-norm-rope/split", test_split);
   g_test_add_func ("/ops/qk-norm-rope/bad-arguments", test_bad_arguments);
   int rc = g_test_run ();
   sinopia_test_context_finish ();

@@ -70,6 +70,32 @@ sinopia__check_shape (const SinopiaTensor *t, uint32_t rows, uint32_t cols, cons
   return TRUE;
 }
 
+gboolean
+sinopia__check_split_view (const SinopiaTensor *first, const SinopiaTensor *second, const char *op,
+                           const char *what, gboolean *one_buffer, GError **error)
+{
+  if (!first != !second)
+    return sinopia__invalid (error, op, "the second stream's %s is %s, the first's is not", what,
+                             second ? "given" : "missing");
+  if (!first)
+    return TRUE;
+  if (!sinopia__check_shape (second, first->rows, first->cols, op, what, error))
+    return FALSE;
+  if (second->buffer != first->buffer || second->stride != first->stride)
+    *one_buffer = FALSE;
+  return TRUE;
+}
+
+gboolean
+sinopia__check_split_row (const SinopiaStreamSplit *split, uint32_t rows, const char *op, GError **error)
+{
+  if (!split)
+    return sinopia__invalid (error, op, "the stream split is missing");
+  if (split->row > rows)
+    return sinopia__invalid (error, op, "the second stream starts at row %u of %u", split->row, rows);
+  return TRUE;
+}
+
 void
 sinopia__grid (uint64_t n_invocations, uint32_t workgroup, uint32_t groups[3])
 {

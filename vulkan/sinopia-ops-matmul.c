@@ -12,8 +12,9 @@ typedef struct {
   uint32_t act, accumulate;
   uint32_t g_off, has_gate;
   uint32_t tiles_n;
+  uint32_t split, w_off_b, b_off_b, g_off_b;
 } MatmulPush;
-G_STATIC_ASSERT (sizeof (MatmulPush) == 17 * 4);
+G_STATIC_ASSERT (sizeof (MatmulPush) == 21 * 4);
 
 /* Invocations per workgroup of matmul.comp (16 measured best on llvmpipe, 8 and 64 within
  * a few percent), and the output tile and workgroup size of matmul-tiled.comp. */
@@ -92,18 +93,57 @@ div_up (uint32_t a, uint32_t b)
   return (uint32_t) (((uint64_t) a + b - 1) / b);
 }
 
+#define WEIGHT_TYPES (SINOPIA_DT (SINOPIA_DTYPE_F32) | SINOPIA_DT (SINOPIA_DTYPE_F16) | SINOPIA_DT (SINOPIA_DTYPE_BF16))
+
+static gboolean record_matmul (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, const SinopiaTensor *w,
+                               const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate,
+                               const SinopiaTensor *gate, const SinopiaStreamSplit *split, const SinopiaTensor *y,
+                               GError **error);
+
+/* The two streams as two dispatches, each over its own rows. */
+static gboolean
+record_streams (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, const SinopiaTensor *w,
+                const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate, const SinopiaTensor *gate,
+                const SinopiaStreamSplit *split, const SinopiaTensor *y, GError **error)
+{
+  uint32_t r = split->row, rest = x->rows - split->row;
+  SinopiaTensor xa = sinopia_tensor_rows (*x, 0, r), ya = sinopia_tensor_rows (*y, 0, r);
+  SinopiaTensor xb = sinopia_tensor_rows (*x, r, rest), yb = sinopia_tensor_rows (*y, r, rest);
+  return (r == 0 || record_matmul (rec, op, &xa, w, bias, act, accumulate, gate, NULL, &ya, error)) &&
+         (rest == 0 || record_matmul (rec, op, &xb, split->w, split->bias, act, accumulate, split->gate, NULL, &yb,
+                                      error));
+}
+
+/* Checks a split against the first stream's operands; *one_dispatch tells whether a single
+ * dispatch can read both streams' weights, biases and gates. */
+static gboolean
+check_split (const char *op, const SinopiaTensor *x, const SinopiaTensor *w, const SinopiaTensor *bias,
+             const SinopiaTensor *gate, const SinopiaStreamSplit *split, gboolean *one_dispatch, GError **error)
+{
+  *one_dispatch = TRUE;
+  return sinopia__check_split_row (split, x->rows, op, error) &&
+         sinopia__check_tensor (split->w, op, "the second stream's weight", WEIGHT_TYPES, error) &&
+         sinopia__check_split_view (w, split->w, op, "weight", one_dispatch, error) &&
+         sinopia__check_split_view (bias, split->bias, op, "bias", one_dispatch, error) &&
+         sinopia__check_split_view (gate, split->gate, op, "gate", one_dispatch, error) &&
+         (!split->bias || sinopia__check_tensor (split->bias, op, "the second stream's bias",
+                                                 SINOPIA_DT (SINOPIA_DTYPE_F32), error)) &&
+         (!split->gate || sinopia__check_tensor (split->gate, op, "the second stream's gate",
+                                                 SINOPIA_DT (SINOPIA_DTYPE_F32), error));
+}
+
 static gboolean
 record_matmul (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, const SinopiaTensor *w,
                const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate, const SinopiaTensor *gate,
-               const SinopiaTensor *y, GError **error)
+               const SinopiaStreamSplit *split, const SinopiaTensor *y, GError **error)
 {
-  guint weight_types = SINOPIA_DT (SINOPIA_DTYPE_F32) | SINOPIA_DT (SINOPIA_DTYPE_F16) | SINOPIA_DT (SINOPIA_DTYPE_BF16);
   Variant variant = VARIANT_TEXEL;
+  gboolean one_dispatch = FALSE;
 
   if (!rec)
     return sinopia__invalid (error, op, "no recorder");
   if (!sinopia__check_tensor (x, op, "the input", SINOPIA_DT (SINOPIA_DTYPE_F32), error) ||
-      !sinopia__check_tensor (w, op, "the weight", weight_types, error) ||
+      !sinopia__check_tensor (w, op, "the weight", WEIGHT_TYPES, error) ||
       !sinopia__check_tensor (y, op, "the output", SINOPIA_DT (SINOPIA_DTYPE_F32), error) ||
       (bias && !sinopia__check_tensor (bias, op, "the bias", SINOPIA_DT (SINOPIA_DTYPE_F32), error)) ||
       (gate && !sinopia__check_tensor (gate, op, "the gate", SINOPIA_DT (SINOPIA_DTYPE_F32), error)))
@@ -117,7 +157,8 @@ record_matmul (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, con
     return FALSE;
   if ((guint) act > SINOPIA_ACT_QUICK_GELU)
     return sinopia__invalid (error, op, "unknown activation %d", act);
-  if (!choose_variant (sinopia__recorder_context (rec), &variant, error))
+  if (!choose_variant (sinopia__recorder_context (rec), &variant, error) ||
+      (split && !check_split (op, x, w, bias, gate, split, &one_dispatch, error)))
     return FALSE;
 
   SinopiaDType wt = w->buffer->dtype;
@@ -130,6 +171,11 @@ record_matmul (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, con
     layout.shader = tiled_shaders[wt];
   else
     layout.shader = scalar_shaders[wt];
+  /* One dispatch takes both streams when no row tile straddles the split and the second
+   * stream's views read through the same texels as the first's. matmul-tiled.comp has no split. */
+  if (split && (!one_dispatch || variant == VARIANT_TILED || split->row % layout.rm != 0 ||
+                (layout.shader == vec->shader && !aligned (split->w, vec->w_per))))
+    return record_streams (rec, op, x, w, bias, act, accumulate, gate, split, y, error);
 
   MatmulPush pc = {
     .M = x->rows,
@@ -148,7 +194,11 @@ record_matmul (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, con
     .accumulate = accumulate != FALSE,
     .g_off = gate ? (uint32_t) gate->offset : 0,
     .has_gate = gate != NULL,
+    .split = split ? split->row : x->rows,
   };
+  pc.w_off_b = split ? (uint32_t) (split->w->offset / layout.w_per) : pc.w_off;
+  pc.b_off_b = split && split->bias ? (uint32_t) split->bias->offset : pc.b_off;
+  pc.g_off_b = split && split->gate ? (uint32_t) split->gate->offset : pc.g_off;
   SinopiaDispatch d = {
     .shader = layout.shader,
     .n_bindings = 6,
@@ -187,7 +237,7 @@ sinopia_op_matmul (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTe
                    const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate,
                    const SinopiaTensor *y, GError **error)
 {
-  return record_matmul (rec, "matmul", x, w, bias, act, accumulate, NULL, y, error);
+  return record_matmul (rec, "matmul", x, w, bias, act, accumulate, NULL, NULL, y, error);
 }
 
 gboolean
@@ -197,5 +247,27 @@ sinopia_op_matmul_gated (SinopiaRecorder *rec, const SinopiaTensor *x, const Sin
 {
   if (!gate)
     return sinopia__invalid (error, "matmul_gated", "the gate is missing");
-  return record_matmul (rec, "matmul_gated", x, w, bias, SINOPIA_ACT_NONE, TRUE, gate, y, error);
+  return record_matmul (rec, "matmul_gated", x, w, bias, SINOPIA_ACT_NONE, TRUE, gate, NULL, y, error);
+}
+
+gboolean
+sinopia_op_matmul_split (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                         const SinopiaTensor *bias, SinopiaActivation act, const SinopiaStreamSplit *split,
+                         const SinopiaTensor *y, GError **error)
+{
+  if (!split)
+    return sinopia__invalid (error, "matmul_split", "the stream split is missing");
+  return record_matmul (rec, "matmul_split", x, w, bias, act, FALSE, NULL, split, y, error);
+}
+
+gboolean
+sinopia_op_matmul_gated_split (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                               const SinopiaTensor *bias, const SinopiaTensor *gate,
+                               const SinopiaStreamSplit *split, const SinopiaTensor *y, GError **error)
+{
+  if (!gate)
+    return sinopia__invalid (error, "matmul_gated_split", "the gate is missing");
+  if (!split)
+    return sinopia__invalid (error, "matmul_gated_split", "the stream split is missing");
+  return record_matmul (rec, "matmul_gated_split", x, w, bias, SINOPIA_ACT_NONE, TRUE, gate, split, y, error);
 }

@@ -12,8 +12,9 @@ typedef struct {
   uint32_t weight_off, bias_off, shift_off, scale_off;
   uint32_t has_weight, has_bias, has_shift, has_scale;
   float eps;
+  uint32_t split, shift_off_b, scale_off_b;
 } LayerNormPush;
-G_STATIC_ASSERT (sizeof (LayerNormPush) == 15 * 4);
+G_STATIC_ASSERT (sizeof (LayerNormPush) == 18 * 4);
 
 /* Mirrors shaders/rms-norm-push.glsl field by field. */
 typedef struct {
@@ -63,13 +64,14 @@ check_input_output (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaT
   return TRUE;
 }
 
-gboolean
-sinopia_op_layer_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *weight,
-                       const SinopiaTensor *bias, const SinopiaTensor *shift, const SinopiaTensor *scale,
-                       float eps, const SinopiaTensor *y, GError **error)
+static gboolean
+record_layer_norm (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, const SinopiaTensor *weight,
+                   const SinopiaTensor *bias, const SinopiaTensor *shift, const SinopiaTensor *scale,
+                   const SinopiaStreamSplit *split, float eps, const SinopiaTensor *y, GError **error)
 {
-  const char *op = "layer_norm";
   LayerNormPush pc = { .eps = eps };
+  gboolean one_dispatch = TRUE;
+  uint32_t unused = 0;
 
   if (!check_input_output (rec, x, y, eps, op, error) ||
       !check_row (weight, x->cols, op, "the weight", &pc.weight_off, &pc.has_weight, error) ||
@@ -77,6 +79,26 @@ sinopia_op_layer_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const Sinop
       !check_row (shift, x->cols, op, "the shift", &pc.shift_off, &pc.has_shift, error) ||
       !check_row (scale, x->cols, op, "the scale", &pc.scale_off, &pc.has_scale, error))
     return FALSE;
+  pc.split = x->rows;
+  pc.shift_off_b = pc.shift_off;
+  pc.scale_off_b = pc.scale_off;
+  if (split) {
+    if (!sinopia__check_split_row (split, x->rows, op, error) ||
+        !check_row (split->shift, x->cols, op, "the second stream's shift", &pc.shift_off_b, &unused, error) ||
+        !check_row (split->scale, x->cols, op, "the second stream's scale", &pc.scale_off_b, &unused, error) ||
+        !sinopia__check_split_view (shift, split->shift, op, "shift", &one_dispatch, error) ||
+        !sinopia__check_split_view (scale, split->scale, op, "scale", &one_dispatch, error))
+      return FALSE;
+    pc.split = split->row;
+    if (!one_dispatch || !aligned4 (split->shift) || !aligned4 (split->scale)) {
+      uint32_t r = split->row, rest = x->rows - r;
+      SinopiaTensor xa = sinopia_tensor_rows (*x, 0, r), ya = sinopia_tensor_rows (*y, 0, r);
+      SinopiaTensor xb = sinopia_tensor_rows (*x, r, rest), yb = sinopia_tensor_rows (*y, r, rest);
+      return (r == 0 || record_layer_norm (rec, op, &xa, weight, bias, shift, scale, NULL, eps, &ya, error)) &&
+             (rest == 0 ||
+              record_layer_norm (rec, op, &xb, weight, bias, split->shift, split->scale, NULL, eps, &yb, error));
+    }
+  }
   pc.rows = x->rows;
   pc.cols = x->cols;
   pc.x_off = (uint32_t) x->offset;
@@ -106,6 +128,24 @@ sinopia_op_layer_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const Sinop
   };
   sinopia__grid (x->rows, SINOPIA_WG, d.groups);
   return sinopia__recorder_dispatch (rec, &d, error);
+}
+
+gboolean
+sinopia_op_layer_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *weight,
+                       const SinopiaTensor *bias, const SinopiaTensor *shift, const SinopiaTensor *scale,
+                       float eps, const SinopiaTensor *y, GError **error)
+{
+  return record_layer_norm (rec, "layer_norm", x, weight, bias, shift, scale, NULL, eps, y, error);
+}
+
+gboolean
+sinopia_op_layer_norm_split (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *shift,
+                             const SinopiaTensor *scale, const SinopiaStreamSplit *split, float eps,
+                             const SinopiaTensor *y, GError **error)
+{
+  if (!split)
+    return sinopia__invalid (error, "layer_norm_split", "the stream split is missing");
+  return record_layer_norm (rec, "layer_norm_split", x, NULL, NULL, shift, scale, split, eps, y, error);
 }
 
 gboolean

@@ -8,6 +8,13 @@
 
 gboolean sinopia__check_shape (const SinopiaTensor *t, uint32_t rows, uint32_t cols, const char *op,
                                const char *what, GError **error);
+/* A stream split's view against the first stream's (`first`, shape already checked): both
+ * absent or both present with one shape; *one_buffer is cleared when they lie in different
+ * buffers (then one dispatch cannot read both). */
+gboolean sinopia__check_split_view (const SinopiaTensor *first, const SinopiaTensor *second, const char *op,
+                                    const char *what, gboolean *one_buffer, GError **error);
+/* The split's row lies within the input's `rows`. */
+gboolean sinopia__check_split_row (const SinopiaStreamSplit *split, uint32_t rows, const char *op, GError **error);
 /* A 2-D grid of workgroups covering n invocations (x at most 65535). */
 void sinopia__grid (uint64_t n_invocations, uint32_t workgroup, uint32_t groups[3]);
 /* Bindings: a texel view of t's buffer (t may be NULL: the dummy buffer), or its SSBO. */

@@ -10,8 +10,9 @@ typedef struct {
   uint32_t x_off, x_stride, table_off, table_stride, use_table;
   uint32_t q_scale_off, k_scale_off;
   float eps;
+  uint32_t split, q_scale_off_b, k_scale_off_b;
 } QkNormRopePush;
-G_STATIC_ASSERT (sizeof (QkNormRopePush) == 11 * 4);
+G_STATIC_ASSERT (sizeof (QkNormRopePush) == 14 * 4);
 
 #define F32 SINOPIA_DT (SINOPIA_DTYPE_F32)
 
@@ -21,12 +22,12 @@ aligned4 (const SinopiaTensor *t)
   return t->offset % 4 == 0 && (t->rows == 1 || t->stride % 4 == 0);
 }
 
-gboolean
-sinopia_op_qk_norm_rope (SinopiaRecorder *rec, const SinopiaTensor *qk, const SinopiaTensor *q_scale,
-                         const SinopiaTensor *k_scale, const SinopiaTensor *table, uint32_t head_dim, float eps,
-                         GError **error)
+static gboolean
+record_qk_norm_rope (SinopiaRecorder *rec, const char *op, const SinopiaTensor *qk, const SinopiaTensor *q_scale,
+                     const SinopiaTensor *k_scale, const SinopiaStreamSplit *split, const SinopiaTensor *table,
+                     uint32_t head_dim, float eps, GError **error)
 {
-  const char *op = "qk_norm_rope";
+  gboolean one_dispatch = TRUE;
 
   if (!rec)
     return sinopia__invalid (error, op, "no recorder");
@@ -44,6 +45,23 @@ sinopia_op_qk_norm_rope (SinopiaRecorder *rec, const SinopiaTensor *qk, const Si
     return FALSE;
   if (!(eps >= 0.0f) || eps > 1.0f)
     return sinopia__invalid (error, op, "eps %g is not a small non-negative number", eps);
+  if (split) {
+    if (!sinopia__check_split_row (split, qk->rows, op, error) ||
+        !sinopia__check_tensor (split->q_scale, op, "the second stream's query scale", F32, error) ||
+        !sinopia__check_tensor (split->k_scale, op, "the second stream's key scale", F32, error) ||
+        !sinopia__check_split_view (q_scale, split->q_scale, op, "query scale", &one_dispatch, error) ||
+        !sinopia__check_split_view (k_scale, split->k_scale, op, "key scale", &one_dispatch, error))
+      return FALSE;
+    if (!one_dispatch || head_dim % 4 != 0 || !aligned4 (split->q_scale) || !aligned4 (split->k_scale)) {
+      uint32_t r = split->row, rest = qk->rows - r;
+      SinopiaTensor a = sinopia_tensor_rows (*qk, 0, r), b = sinopia_tensor_rows (*qk, r, rest);
+      SinopiaTensor ta = table ? sinopia_tensor_rows (*table, 0, r) : a, tb = table ? sinopia_tensor_rows (*table, r, rest) : b;
+      return (r == 0 ||
+              record_qk_norm_rope (rec, op, &a, q_scale, k_scale, NULL, table ? &ta : NULL, head_dim, eps, error)) &&
+             (rest == 0 || record_qk_norm_rope (rec, op, &b, split->q_scale, split->k_scale, NULL, table ? &tb : NULL,
+                                                head_dim, eps, error));
+    }
+  }
 
   if (head_dim % 4 != 0 || !aligned4 (qk) || !aligned4 (q_scale) || !aligned4 (k_scale) ||
       (table && !aligned4 (table))) {
@@ -66,6 +84,9 @@ sinopia_op_qk_norm_rope (SinopiaRecorder *rec, const SinopiaTensor *qk, const Si
     .q_scale_off = (uint32_t) q_scale->offset,
     .k_scale_off = (uint32_t) k_scale->offset,
     .eps = eps,
+    .split = split ? split->row : qk->rows,
+    .q_scale_off_b = (uint32_t) (split ? split->q_scale : q_scale)->offset,
+    .k_scale_off_b = (uint32_t) (split ? split->k_scale : k_scale)->offset,
   };
   VkFormat v4 = VK_FORMAT_R32G32B32A32_SFLOAT;
   SinopiaDispatch d = {
@@ -85,4 +106,22 @@ sinopia_op_qk_norm_rope (SinopiaRecorder *rec, const SinopiaTensor *qk, const Si
   };
   sinopia__grid ((uint64_t) pc.rows * pc.heads, SINOPIA_WG, d.groups);
   return sinopia__recorder_dispatch (rec, &d, error);
+}
+
+gboolean
+sinopia_op_qk_norm_rope (SinopiaRecorder *rec, const SinopiaTensor *qk, const SinopiaTensor *q_scale,
+                         const SinopiaTensor *k_scale, const SinopiaTensor *table, uint32_t head_dim, float eps,
+                         GError **error)
+{
+  return record_qk_norm_rope (rec, "qk_norm_rope", qk, q_scale, k_scale, NULL, table, head_dim, eps, error);
+}
+
+gboolean
+sinopia_op_qk_norm_rope_split (SinopiaRecorder *rec, const SinopiaTensor *qk, const SinopiaTensor *q_scale,
+                               const SinopiaTensor *k_scale, const SinopiaStreamSplit *split,
+                               const SinopiaTensor *table, uint32_t head_dim, float eps, GError **error)
+{
+  if (!split)
+    return sinopia__invalid (error, "qk_norm_rope_split", "the stream split is missing");
+  return record_qk_norm_rope (rec, "qk_norm_rope_split", qk, q_scale, k_scale, split, table, head_dim, eps, error);
 }

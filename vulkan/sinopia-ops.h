@@ -51,6 +51,26 @@ gboolean sinopia_op_matmul_gated (SinopiaRecorder *rec, const SinopiaTensor *x, 
                                   const SinopiaTensor *bias, const SinopiaTensor *gate, const SinopiaTensor *y,
                                   GError **error);
 
+/* Two streams in one dispatch (FLUX's double blocks run their text and image streams this
+ * way): rows [row, rows) of the input take these parameters, the rows before it the op's
+ * own. Each view here has the shape of its counterpart and lies in the same buffer; the op
+ * reads only the fields it takes. Where one dispatch cannot serve both, the op records two,
+ * with the same results. */
+typedef struct {
+  uint32_t row;
+  const SinopiaTensor *w, *bias, *gate;       /* the matmuls */
+  const SinopiaTensor *shift, *scale;         /* sinopia_op_layer_norm_split */
+  const SinopiaTensor *q_scale, *k_scale;     /* sinopia_op_qk_norm_rope_split */
+} SinopiaStreamSplit;
+
+/* sinopia_op_matmul (accumulate FALSE) and sinopia_op_matmul_gated with a second stream. */
+gboolean sinopia_op_matmul_split (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                                  const SinopiaTensor *bias, SinopiaActivation act, const SinopiaStreamSplit *split,
+                                  const SinopiaTensor *y, GError **error);
+gboolean sinopia_op_matmul_gated_split (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *w,
+                                        const SinopiaTensor *bias, const SinopiaTensor *gate,
+                                        const SinopiaStreamSplit *split, const SinopiaTensor *y, GError **error);
+
 /* y = act(x), elementwise, same shape. act may be NONE (a strided copy). */
 gboolean sinopia_op_activation (SinopiaRecorder *rec, const SinopiaTensor *x, SinopiaActivation act,
                                 const SinopiaTensor *y, GError **error);
@@ -75,6 +95,12 @@ gboolean sinopia_op_layer_norm (SinopiaRecorder *rec, const SinopiaTensor *x, co
                                 const SinopiaTensor *scale, float eps, const SinopiaTensor *y,
                                 GError **error);
 
+/* LayerNorm without affine, modulated by (shift, scale) on the first stream's rows and by
+ * the split's on the rest. */
+gboolean sinopia_op_layer_norm_split (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *shift,
+                                      const SinopiaTensor *scale, const SinopiaStreamSplit *split, float eps,
+                                      const SinopiaTensor *y, GError **error);
+
 /* RMSNorm in groups of `group` columns (QK-norm: group = head_dim; T5: group = cols):
  *   y = x * rsqrt(mean(x²) + eps) * weight[col % group]      weight: [1,group] */
 gboolean sinopia_op_rms_norm (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *weight,
@@ -94,6 +120,10 @@ gboolean sinopia_op_rope (SinopiaRecorder *rec, const SinopiaTensor *x, const Si
 gboolean sinopia_op_qk_norm_rope (SinopiaRecorder *rec, const SinopiaTensor *qk, const SinopiaTensor *q_scale,
                                   const SinopiaTensor *k_scale, const SinopiaTensor *table, uint32_t head_dim,
                                   float eps, GError **error);
+/* The same with the split's scales on rows [split->row, rows). */
+gboolean sinopia_op_qk_norm_rope_split (SinopiaRecorder *rec, const SinopiaTensor *qk, const SinopiaTensor *q_scale,
+                                        const SinopiaTensor *k_scale, const SinopiaStreamSplit *split,
+                                        const SinopiaTensor *table, uint32_t head_dim, float eps, GError **error);
 
 /* Row softmax, in place allowed (x and y may be the same view). */
 gboolean sinopia_op_softmax (SinopiaRecorder *rec, const SinopiaTensor *x, const SinopiaTensor *y,
