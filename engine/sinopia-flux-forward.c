@@ -115,8 +115,8 @@ record_conditioning (SinopiaFluxModel *m, SinopiaFluxConditioning *c, SinopiaRec
   for (guint i = 0; i < cfg->depth; i++) {
     SinopiaTensor img = sinopia_tensor_columns (mods, m->double_mod_col[i], 6 * D);
     SinopiaTensor txtm = sinopia_tensor_columns (mods, m->double_mod_col[i] + 6 * D, 6 * D);
-    if (!record_linear (rec, &tsvec, &m->doubles[i].img.mod, SINOPIA_ACT_NONE, FALSE, &img, error) ||
-        !record_linear (rec, &tsvec, &m->doubles[i].txt.mod, SINOPIA_ACT_NONE, FALSE, &txtm, error))
+    if (!record_linear (rec, &tsvec, &m->doubles[i].mod[SINOPIA_FLUX_IMG], SINOPIA_ACT_NONE, FALSE, &img, error) ||
+        !record_linear (rec, &tsvec, &m->doubles[i].mod[SINOPIA_FLUX_TXT], SINOPIA_ACT_NONE, FALSE, &txtm, error))
       return FALSE;
   }
   for (guint i = 0; i < cfg->depth_single; i++) {
@@ -319,11 +319,12 @@ typedef struct {
   guint last_single;    /* the last single block that runs (depth_single when none does) */
 } Forward;
 
-/* A run of rows that one stream's weights process in a double block. */
+/* Rows [r0, r0+n) that one dispatch per op takes in a double block: `first`'s rows, then from
+ * r0+split on `second`'s (split == n: one stream). */
 typedef struct {
-  const SinopiaFluxStream *s;
-  uint32_t r0, n, col;
-} Rows;
+  uint32_t r0, n, split;
+  SinopiaFluxStreamId first, second;
+} Run;
 
 /* Columns [col, col+D) of this step's modulation row. */
 static SinopiaTensor
@@ -445,52 +446,120 @@ gated_linear (Forward *f, const SinopiaTensor *in, const SinopiaLinear *lin, uin
 }
 
 static guint
-double_rows (const Forward *f, guint i, Rows *rows)
+double_runs (const Forward *f, Run *runs)
 {
-  SinopiaFluxDoubleBlock *b = &f->m->doubles[i];
-  uint32_t img_col = f->m->double_mod_col[i], txt_col = img_col + 6 * f->D;
-  guint k = 0;
   if (!f->rg) {
-    rows[k++] = (Rows) { &b->txt, 0, f->n_txt, txt_col };
-    rows[k++] = (Rows) { &b->img, f->n_txt, f->n_live, img_col };
-    return k;
+    runs[0] = (Run) { 0, f->n_txt + f->n_live, f->n_txt, SINOPIA_FLUX_TXT, SINOPIA_FLUX_IMG };
+    return 1;
   }
-  if (f->nb)
-    rows[k++] = (Rows) { &b->txt, 0, f->nb, txt_col };
-  rows[k++] = (Rows) { &b->img, f->nb, f->n_img, img_col };
-  rows[k++] = (Rows) { &b->txt, f->nb + f->n_img, f->nr, txt_col };
-  return k;
+  if (!f->nb) {
+    runs[0] = (Run) { 0, f->n_img + f->nr, f->n_img, SINOPIA_FLUX_IMG, SINOPIA_FLUX_TXT };
+    return 1;
+  }
+  runs[0] = (Run) { 0, f->nb + f->n_img, f->nb, SINOPIA_FLUX_TXT, SINOPIA_FLUX_IMG };
+  runs[1] = (Run) { f->nb + f->n_img, f->nr, f->nr, SINOPIA_FLUX_TXT, SINOPIA_FLUX_TXT };
+  return 2;
 }
 
+/* The streams of a run, each with its views of a block's stacked weights and modulation. */
+typedef struct {
+  const Forward *f;
+  const SinopiaFluxDoubleBlock *b;
+  uint32_t col[2];                 /* first column of the stream's 6·D modulation chunks */
+} Block;
+
+static SinopiaTensor
+stream_weight (const SinopiaLinear *lin, SinopiaFluxStreamId s)
+{
+  return sinopia_tensor (lin->w, (uint64_t) s * lin->out * lin->in, lin->out, lin->in);
+}
+
+static SinopiaTensor
+stream_bias (const SinopiaLinear *lin, SinopiaFluxStreamId s)
+{
+  return sinopia_tensor (lin->b, (uint64_t) s * lin->out, 1, lin->out);
+}
+
+/* Modulation chunk k (shift1, scale1, gate1, shift2, scale2, gate2) of a stream. */
+static SinopiaTensor
+stream_mod (const Block *k, SinopiaFluxStreamId s, guint chunk)
+{
+  return mod_chunk (k->f, k->col[s] + chunk * k->f->D);
+}
+
+/* in[run] · W_streamᵀ + b_stream into out[run]: with act, or gated by modulation chunk
+ * `gate` and added (gate > 0). */
+static gboolean
+run_linear (const Block *k, const Run *r, const SinopiaTensor *in, const SinopiaLinear *lin, SinopiaActivation act,
+            guint gate, const SinopiaTensor *out, GError **error)
+{
+  SinopiaTensor wa = stream_weight (lin, r->first), wb = stream_weight (lin, r->second);
+  SinopiaTensor ba = lin->b ? stream_bias (lin, r->first) : wa, bb = lin->b ? stream_bias (lin, r->second) : wb;
+  SinopiaTensor ga = stream_mod (k, r->first, gate), gb = stream_mod (k, r->second, gate);
+  SinopiaStreamSplit split = { .row = r->split, .w = &wb, .bias = lin->b ? &bb : NULL, .gate = gate ? &gb : NULL };
+  if (gate)
+    return sinopia_op_matmul_gated_split (k->f->rec, in, &wa, lin->b ? &ba : NULL, &ga, &split, out, error);
+  return sinopia_op_matmul_split (k->f->rec, in, &wa, lin->b ? &ba : NULL, act, &split, out, error);
+}
+
+/* LayerNorm of x[run] modulated by chunks (shift, shift+1) of each stream into xm[run]. */
+static gboolean
+run_layer_norm (const Block *k, const Run *r, const SinopiaTensor *x, guint shift, const SinopiaTensor *xm,
+                GError **error)
+{
+  SinopiaTensor sa = stream_mod (k, r->first, shift), ca = stream_mod (k, r->first, shift + 1);
+  SinopiaTensor sb = stream_mod (k, r->second, shift), cb = stream_mod (k, r->second, shift + 1);
+  SinopiaStreamSplit split = { .row = r->split, .shift = &sb, .scale = &cb };
+  return sinopia_op_layer_norm_split (k->f->rec, x, &sa, &ca, &split, LN_EPS, xm, error);
+}
+
+/* QK-norm with each stream's scales, then RoPE, on the run's q|k columns. */
+static gboolean
+run_qk_norm_rope (const Block *k, const Run *r, GError **error)
+{
+  const Forward *f = k->f;
+  SinopiaTensor qk = sinopia_tensor_columns (sinopia_tensor_rows (f->qkv, r->r0, r->n), 0, 2 * f->D);
+  SinopiaTensor pe = sinopia_tensor_rows (f->pe, r->r0, r->n);
+  SinopiaTensor qa = sinopia_tensor (k->b->q_scale, (uint64_t) r->first * f->hd, 1, f->hd);
+  SinopiaTensor ka = sinopia_tensor (k->b->k_scale, (uint64_t) r->first * f->hd, 1, f->hd);
+  SinopiaTensor qb = sinopia_tensor (k->b->q_scale, (uint64_t) r->second * f->hd, 1, f->hd);
+  SinopiaTensor kb = sinopia_tensor (k->b->k_scale, (uint64_t) r->second * f->hd, 1, f->hd);
+  SinopiaStreamSplit split = { .row = r->split, .q_scale = &qb, .k_scale = &kb };
+  return sinopia_op_qk_norm_rope_split (f->rec, &qk, &qa, &ka, &split, &pe, f->hd, QK_EPS, error);
+}
+
+/* Double block i: both streams of a run go through each op in one dispatch (their weights
+ * are stacked, SinopiaStreamSplit): half the dispatches of one per stream, which on
+ * lavapipe cost ~0.07 ms each, and fuller dispatches for the short text stream. */
 static gboolean
 double_block (Forward *f, guint i, GError **error)
 {
-  Rows rows[3];
-  guint n_rows = double_rows (f, i, rows);
+  Run runs[2];
+  guint n_runs = double_runs (f, runs);
+  Block k = { f, &f->m->doubles[i] };
+  k.col[SINOPIA_FLUX_IMG] = f->m->double_mod_col[i];
+  k.col[SINOPIA_FLUX_TXT] = f->m->double_mod_col[i] + 6 * f->D;
 
-  for (guint s = 0; s < n_rows; s++) {
-    const Rows *r = &rows[s];
+  for (guint s = 0; s < n_runs; s++) {
+    const Run *r = &runs[s];
     SinopiaTensor x = sinopia_tensor_rows (f->x, r->r0, r->n), xm = sinopia_tensor_rows (f->xm, r->r0, r->n);
     SinopiaTensor qkv = sinopia_tensor_rows (f->qkv, r->r0, r->n);
-    SinopiaTensor shift = mod_chunk (f, r->col), scale = mod_chunk (f, r->col + f->D);
-    if (!sinopia_op_layer_norm (f->rec, &x, NULL, NULL, &shift, &scale, LN_EPS, &xm, error) ||
-        !record_linear (f->rec, &xm, &r->s->qkv, SINOPIA_ACT_NONE, FALSE, &qkv, error) ||
-        !qk_norm_rope (f, r->r0, r->n, r->s->q_scale, r->s->k_scale, error))
+    if (!run_layer_norm (&k, r, &x, 0, &xm, error) ||
+        !run_linear (&k, r, &xm, &k.b->qkv, SINOPIA_ACT_NONE, 0, &qkv, error) ||
+        !run_qk_norm_rope (&k, r, error))
       return FALSE;
   }
   if (f->rg ? !regional_double_attention (f, i, error) : !kv_hooks (f, i, error) || !plain_attention (f, error))
     return FALSE;
-  for (guint s = 0; s < n_rows; s++) {
-    const Rows *r = &rows[s];
+  for (guint s = 0; s < n_runs; s++) {
+    const Run *r = &runs[s];
     SinopiaTensor x = sinopia_tensor_rows (f->x, r->r0, r->n), xm = sinopia_tensor_rows (f->xm, r->r0, r->n);
     SinopiaTensor cat = sinopia_tensor_rows (f->cat, r->r0, r->n);
     SinopiaTensor attn = sinopia_tensor_columns (cat, 0, f->D), h = sinopia_tensor_columns (cat, f->D, f->M);
-    SinopiaTensor gate1 = mod_chunk (f, r->col + 2 * f->D), shift2 = mod_chunk (f, r->col + 3 * f->D);
-    SinopiaTensor scale2 = mod_chunk (f, r->col + 4 * f->D), gate2 = mod_chunk (f, r->col + 5 * f->D);
-    if (!gated_linear (f, &attn, &r->s->proj, r->r0, r->n, &gate1, error) ||
-        !sinopia_op_layer_norm (f->rec, &x, NULL, NULL, &shift2, &scale2, LN_EPS, &xm, error) ||
-        !record_linear (f->rec, &xm, &r->s->mlp0, SINOPIA_ACT_GELU_TANH, FALSE, &h, error) ||
-        !gated_linear (f, &h, &r->s->mlp2, r->r0, r->n, &gate2, error))
+    if (!run_linear (&k, r, &attn, &k.b->proj, SINOPIA_ACT_NONE, 2, &x, error) ||
+        !run_layer_norm (&k, r, &x, 3, &xm, error) ||
+        !run_linear (&k, r, &xm, &k.b->mlp0, SINOPIA_ACT_GELU_TANH, 0, &h, error) ||
+        !run_linear (&k, r, &h, &k.b->mlp2, SINOPIA_ACT_NONE, 5, &x, error))
       return FALSE;
   }
   if (f->dump) {

@@ -92,47 +92,110 @@ linear_parts (Loader *l, SinopiaLinear *lin, const char *what, uint32_t out, uin
     lin->b = upload (l, bname, &bs, out, 1, TRUE);
 }
 
+/* Both streams' Linears of one role stacked in one weight and one bias buffer, text first:
+ * `txt` and `img` name each stream's n source tensors, whose rows must add up to `out` per
+ * stream (a total alone could hide rows moved from one stream to the other). */
 static void
-load_stream_bfl (Loader *l, SinopiaFluxStream *s, guint i, const char *sn, const SinopiaFluxConfig *c)
+stream_pair (Loader *l, SinopiaLinear *lin, const char *what, uint32_t out, uint32_t in, gboolean bias,
+             const char *const *txt, const char *const *img, guint n)
+{
+  SinopiaWeightSource ws = { .n_parts = 2 * n }, bs = ws;
+  lin->out = out;
+  lin->in = in;
+  for (guint s = 0; s < 2; s++) {
+    uint64_t rows = 0;
+    gboolean complete = TRUE;
+    const char *first = NULL;
+    for (guint i = 0; i < n; i++) {
+      const char *stem = (s ? img : txt)[i];
+      const SinopiaTensorInfo *t = take (l, "%s.weight", stem);
+      ws.parts[s * n + i] = (SinopiaWeightPart) { t };
+      if (bias)
+        bs.parts[s * n + i] = (SinopiaWeightPart) { take (l, "%s.bias", stem) };
+      complete = complete && t;
+      rows += t && t->n_dims > 0 ? t->shape[0] : 0;
+      first = first ? first : t ? t->name : NULL;
+    }
+    if (complete && rows != out && !l->error)
+      g_set_error (&l->error, SINOPIA_SAFETENSORS_ERROR, SINOPIA_SAFETENSORS_ERROR_SHAPE,
+                   "%s: tensor \"%s\"%s has %" G_GUINT64_FORMAT " rows, the model needs %u for %s (%s stream)",
+                   sinopia_safetensors_name (l->st), first, n > 1 ? " with its siblings" : "", rows, out, what,
+                   s ? "image" : "text");
+  }
+  g_autofree char *wname = g_strdup_printf ("%s weight (text and image streams)", what);
+  g_autofree char *bname = g_strdup_printf ("%s bias (text and image streams)", what);
+  lin->w = upload (l, wname, &ws, 2 * (uint64_t) out, in, FALSE);
+  if (bias)
+    lin->b = upload (l, bname, &bs, 2 * (uint64_t) out, 1, TRUE);
+}
+
+/* The two streams' norm scales, [2 · head_dim]: text, then image. */
+static SinopiaBuffer *
+scale_pair (Loader *l, const char *what, const SinopiaTensorInfo *txt, const SinopiaTensorInfo *img, uint32_t hd)
+{
+  SinopiaWeightSource src = { .parts = { { txt }, { img } }, .n_parts = 2 };
+  for (guint s = 0; s < 2 && txt && img && !l->error; s++) {
+    const SinopiaTensorInfo *t = s ? img : txt;
+    if (t->n_elements != hd)
+      g_set_error (&l->error, SINOPIA_SAFETENSORS_ERROR, SINOPIA_SAFETENSORS_ERROR_SHAPE,
+                   "%s: tensor \"%s\" has %" G_GUINT64_FORMAT " elements, the model needs %u for %s",
+                   sinopia_safetensors_name (l->st), t->name, t->n_elements, hd, what);
+  }
+  return upload (l, what, &src, 2 * (uint64_t) hd, 1, TRUE);
+}
+
+static void
+load_double_bfl (Loader *l, SinopiaFluxDoubleBlock *b, guint i, const SinopiaFluxConfig *c)
 {
   uint32_t D = c->hidden_size, M = c->mlp_hidden, hd = sinopia_flux_head_dim (c);
-  g_autofree char *mod = g_strdup_printf ("double_blocks.%u.%s_mod.lin", i, sn);
-  g_autofree char *qkv = g_strdup_printf ("double_blocks.%u.%s_attn.qkv", i, sn);
-  g_autofree char *proj = g_strdup_printf ("double_blocks.%u.%s_attn.proj", i, sn);
-  g_autofree char *mlp0 = g_strdup_printf ("double_blocks.%u.%s_mlp.0", i, sn);
-  g_autofree char *mlp2 = g_strdup_printf ("double_blocks.%u.%s_mlp.2", i, sn);
-  linear (l, &s->mod, mod, 6 * D, D, TRUE);
-  linear (l, &s->qkv, qkv, 3 * D, D, c->qkv_bias);
-  linear (l, &s->proj, proj, D, D, TRUE);
-  linear (l, &s->mlp0, mlp0, M, D, TRUE);
-  linear (l, &s->mlp2, mlp2, D, M, TRUE);
-  s->q_scale = upload_one (l, take (l, "double_blocks.%u.%s_attn.norm.query_norm.scale", i, sn), hd, 1, TRUE);
-  s->k_scale = upload_one (l, take (l, "double_blocks.%u.%s_attn.norm.key_norm.scale", i, sn), hd, 1, TRUE);
+  static const char *const roles[] = { "attn.qkv", "attn.proj", "mlp.0", "mlp.2" };
+  SinopiaLinear *lins[] = { &b->qkv, &b->proj, &b->mlp0, &b->mlp2 };
+  const uint32_t outs[] = { 3 * D, D, M, D }, ins[] = { D, D, D, M };
+  for (guint r = 0; r < G_N_ELEMENTS (roles); r++) {
+    g_autofree char *txt = g_strdup_printf ("double_blocks.%u.txt_%s", i, roles[r]);
+    g_autofree char *img = g_strdup_printf ("double_blocks.%u.img_%s", i, roles[r]);
+    g_autofree char *what = g_strdup_printf ("double_blocks.%u %s", i, roles[r]);
+    const char *t[1] = { txt }, *m[1] = { img };
+    stream_pair (l, lins[r], what, outs[r], ins[r], r > 0 || c->qkv_bias, t, m, 1);
+  }
+  for (guint s = 0; s < 2; s++) {
+    g_autofree char *mod = g_strdup_printf ("double_blocks.%u.%s_mod.lin", i, s ? "img" : "txt");
+    linear (l, &b->mod[s], mod, 6 * D, D, TRUE);
+  }
+  g_autofree char *qs = g_strdup_printf ("double_blocks.%u query norm scales", i);
+  g_autofree char *ks = g_strdup_printf ("double_blocks.%u key norm scales", i);
+  b->q_scale = scale_pair (l, qs, take (l, "double_blocks.%u.txt_attn.norm.query_norm.scale", i),
+                           take (l, "double_blocks.%u.img_attn.norm.query_norm.scale", i), hd);
+  b->k_scale = scale_pair (l, ks, take (l, "double_blocks.%u.txt_attn.norm.key_norm.scale", i),
+                           take (l, "double_blocks.%u.img_attn.norm.key_norm.scale", i), hd);
 }
 
 /* diffusers: the image stream is attn.to_*, norm1, ff; the text stream add_*_proj,
  * norm1_context, ff_context, to_add_out. */
 static void
-load_stream_diffusers (Loader *l, SinopiaFluxStream *s, guint i, gboolean img, const SinopiaFluxConfig *c)
+load_double_diffusers (Loader *l, SinopiaFluxDoubleBlock *b, guint i, const SinopiaFluxConfig *c)
 {
   uint32_t D = c->hidden_size, M = c->mlp_hidden, hd = sinopia_flux_head_dim (c);
-  g_autofree char *b = g_strdup_printf ("transformer_blocks.%u", i);
-  g_autofree char *mod = g_strdup_printf ("%s.%s.linear", b, img ? "norm1" : "norm1_context");
-  g_autofree char *q = g_strdup_printf ("%s.attn.%s", b, img ? "to_q" : "add_q_proj");
-  g_autofree char *k = g_strdup_printf ("%s.attn.%s", b, img ? "to_k" : "add_k_proj");
-  g_autofree char *v = g_strdup_printf ("%s.attn.%s", b, img ? "to_v" : "add_v_proj");
-  g_autofree char *proj = g_strdup_printf ("%s.attn.%s", b, img ? "to_out.0" : "to_add_out");
-  g_autofree char *mlp0 = g_strdup_printf ("%s.%s.net.0.proj", b, img ? "ff" : "ff_context");
-  g_autofree char *mlp2 = g_strdup_printf ("%s.%s.net.2", b, img ? "ff" : "ff_context");
-  const char *qkv[3] = { q, k, v };
-  g_autofree char *what = g_strdup_printf ("%s qkv", b);
-  linear (l, &s->mod, mod, 6 * D, D, TRUE);
-  linear_parts (l, &s->qkv, what, 3 * D, D, c->qkv_bias, qkv, NULL, NULL, 3, FALSE);
-  linear (l, &s->proj, proj, D, D, TRUE);
-  linear (l, &s->mlp0, mlp0, M, D, TRUE);
-  linear (l, &s->mlp2, mlp2, D, M, TRUE);
-  s->q_scale = upload_one (l, take (l, "%s.attn.%s.weight", b, img ? "norm_q" : "norm_added_q"), hd, 1, TRUE);
-  s->k_scale = upload_one (l, take (l, "%s.attn.%s.weight", b, img ? "norm_k" : "norm_added_k"), hd, 1, TRUE);
+  g_autofree char *p = g_strdup_printf ("transformer_blocks.%u", i);
+  g_autofree char *tq = g_strdup_printf ("%s.attn.add_q_proj", p), *iq = g_strdup_printf ("%s.attn.to_q", p);
+  g_autofree char *tk = g_strdup_printf ("%s.attn.add_k_proj", p), *ik = g_strdup_printf ("%s.attn.to_k", p);
+  g_autofree char *tv = g_strdup_printf ("%s.attn.add_v_proj", p), *iv = g_strdup_printf ("%s.attn.to_v", p);
+  g_autofree char *to = g_strdup_printf ("%s.attn.to_add_out", p), *io = g_strdup_printf ("%s.attn.to_out.0", p);
+  g_autofree char *t0 = g_strdup_printf ("%s.ff_context.net.0.proj", p), *i0 = g_strdup_printf ("%s.ff.net.0.proj", p);
+  g_autofree char *t2 = g_strdup_printf ("%s.ff_context.net.2", p), *i2 = g_strdup_printf ("%s.ff.net.2", p);
+  g_autofree char *qkv = g_strdup_printf ("%s qkv", p), *proj = g_strdup_printf ("%s attention output", p);
+  g_autofree char *mlp0 = g_strdup_printf ("%s feed-forward in", p), *mlp2 = g_strdup_printf ("%s feed-forward out", p);
+  const char *txt_qkv[3] = { tq, tk, tv }, *img_qkv[3] = { iq, ik, iv };
+  stream_pair (l, &b->qkv, qkv, 3 * D, D, c->qkv_bias, txt_qkv, img_qkv, 3);
+  stream_pair (l, &b->proj, proj, D, D, TRUE, (const char *[]) { to }, (const char *[]) { io }, 1);
+  stream_pair (l, &b->mlp0, mlp0, M, D, TRUE, (const char *[]) { t0 }, (const char *[]) { i0 }, 1);
+  stream_pair (l, &b->mlp2, mlp2, D, M, TRUE, (const char *[]) { t2 }, (const char *[]) { i2 }, 1);
+  g_autofree char *tmod = g_strdup_printf ("%s.norm1_context.linear", p), *imod = g_strdup_printf ("%s.norm1.linear", p);
+  linear (l, &b->mod[SINOPIA_FLUX_TXT], tmod, 6 * D, D, TRUE);
+  linear (l, &b->mod[SINOPIA_FLUX_IMG], imod, 6 * D, D, TRUE);
+  g_autofree char *qs = g_strdup_printf ("%s query norm scales", p), *ks = g_strdup_printf ("%s key norm scales", p);
+  b->q_scale = scale_pair (l, qs, take (l, "%s.attn.norm_added_q.weight", p), take (l, "%s.attn.norm_q.weight", p), hd);
+  b->k_scale = scale_pair (l, ks, take (l, "%s.attn.norm_added_k.weight", p), take (l, "%s.attn.norm_k.weight", p), hd);
 }
 
 static void
@@ -202,13 +265,10 @@ load_all (Loader *l, SinopiaFluxModel *m)
             D, D, TRUE);
   }
   for (guint i = 0; i < c->depth && !l->error; i++) {
-    if (bfl) {
-      load_stream_bfl (l, &m->doubles[i].img, i, "img", c);
-      load_stream_bfl (l, &m->doubles[i].txt, i, "txt", c);
-    } else {
-      load_stream_diffusers (l, &m->doubles[i].img, i, TRUE, c);
-      load_stream_diffusers (l, &m->doubles[i].txt, i, FALSE, c);
-    }
+    if (bfl)
+      load_double_bfl (l, &m->doubles[i], i, c);
+    else
+      load_double_diffusers (l, &m->doubles[i], i, c);
   }
   for (guint i = 0; i < c->depth_single && !l->error; i++)
     load_single (l, &m->singles[i], i, c);
@@ -230,15 +290,16 @@ linear_free (SinopiaLinear *lin)
 }
 
 static void
-stream_free (SinopiaFluxStream *s)
+double_free (SinopiaFluxDoubleBlock *b)
 {
-  linear_free (&s->mod);
-  linear_free (&s->qkv);
-  linear_free (&s->proj);
-  linear_free (&s->mlp0);
-  linear_free (&s->mlp2);
-  g_clear_pointer (&s->q_scale, sinopia_buffer_free);
-  g_clear_pointer (&s->k_scale, sinopia_buffer_free);
+  linear_free (&b->mod[SINOPIA_FLUX_TXT]);
+  linear_free (&b->mod[SINOPIA_FLUX_IMG]);
+  linear_free (&b->qkv);
+  linear_free (&b->proj);
+  linear_free (&b->mlp0);
+  linear_free (&b->mlp2);
+  g_clear_pointer (&b->q_scale, sinopia_buffer_free);
+  g_clear_pointer (&b->k_scale, sinopia_buffer_free);
 }
 
 void
@@ -253,10 +314,8 @@ sinopia_flux_model_free (SinopiaFluxModel *m)
     linear_free (&m->guidance_in[i]);
     linear_free (&m->vector_in[i]);
   }
-  for (guint i = 0; m->doubles && i < m->cfg.depth; i++) {
-    stream_free (&m->doubles[i].img);
-    stream_free (&m->doubles[i].txt);
-  }
+  for (guint i = 0; m->doubles && i < m->cfg.depth; i++)
+    double_free (&m->doubles[i]);
   for (guint i = 0; m->singles && i < m->cfg.depth_single; i++) {
     SinopiaFluxSingleBlock *s = &m->singles[i];
     linear_free (&s->mod);

@@ -10,14 +10,18 @@ typedef struct {
   uint32_t out, in;
 } SinopiaLinear;
 
-typedef struct {
-  SinopiaLinear mod;           /* 6·D: shift1, scale1, gate1, shift2, scale2, gate2 */
-  SinopiaLinear qkv, proj, mlp0, mlp2;
-  SinopiaBuffer *q_scale, *k_scale;  /* [head_dim] f32 */
-} SinopiaFluxStream;
+/* The streams of a double block, as the rows of its stacked weights. */
+typedef enum {
+  SINOPIA_FLUX_TXT,
+  SINOPIA_FLUX_IMG,
+} SinopiaFluxStreamId;
 
 typedef struct {
-  SinopiaFluxStream img, txt;
+  SinopiaLinear mod[2];        /* per stream, 6·D: shift1, scale1, gate1, shift2, scale2, gate2 */
+  /* Both streams' weights of a role in one buffer, the text stream's `out` rows first, then
+   * the image stream's (biases likewise), so that one dispatch runs both streams. */
+  SinopiaLinear qkv, proj, mlp0, mlp2;
+  SinopiaBuffer *q_scale, *k_scale;  /* [2 · head_dim] f32: text, then image */
 } SinopiaFluxDoubleBlock;
 
 typedef struct {

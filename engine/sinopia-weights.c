@@ -103,7 +103,7 @@ sinopia_weights_upload (SinopiaVkContext *ctx, const char *file, const char *nam
   SinopiaDType dt = SINOPIA_DTYPE_F32;
   uint64_t total_rows = 0;
 
-  g_return_val_if_fail (src->n_parts >= 1 && src->n_parts <= 4, NULL);
+  g_return_val_if_fail (src->n_parts >= 1 && src->n_parts <= G_N_ELEMENTS (src->parts), NULL);
   g_return_val_if_fail (!src->swap_halves || src->n_parts == 1, NULL);
   for (guint i = 0; i < src->n_parts; i++) {
     const SinopiaTensorInfo *t = src->parts[i].tensor;

@@ -15,8 +15,9 @@ G_BEGIN_DECLS
 /* The device dtype a stored dtype becomes (FALSE when it cannot hold weights). */
 gboolean sinopia_weights_device_dtype (SinopiaStDType stored, SinopiaDType *out);
 
-/* Where one device tensor's rows come from: up to 4 source tensors stacked along dim 0
- * (diffusers splits q/k/v and the single-block MLP), optionally with the two halves of
+/* Where one device tensor's rows come from: up to 6 source tensors stacked along dim 0
+ * (diffusers splits q/k/v and the single-block MLP; a double block stacks its two streams),
+ * optionally with the two halves of
  * dim 0 swapped (diffusers' final-layer modulation stores (scale, shift)). */
 typedef struct {
   const SinopiaTensorInfo *tensor;
@@ -25,7 +26,7 @@ typedef struct {
 } SinopiaWeightPart;
 
 typedef struct {
-  SinopiaWeightPart parts[4];
+  SinopiaWeightPart parts[6];
   guint n_parts;
   gboolean swap_halves;  /* only with one part */
 } SinopiaWeightSource;

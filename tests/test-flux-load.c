@@ -969,6 +969,28 @@ test_broken (void)
                        "double_blocks.0.img_attn.qkv.weight", "191", "192", NULL);
   }
   {
+    /* a row moved from the image stream's qkv to the text stream's: the stacked total fits,
+     * each stream does not */
+    g_autoptr (Ckpt) ck = ckpt_read (weights);
+    Entry *img = ckpt_find (ck, "double_blocks.0.img_attn.qkv.weight");
+    Entry *txt = ckpt_find (ck, "double_blocks.0.txt_attn.qkv.weight");
+    gsize row = g_bytes_get_size (img->data) / img->shape[0];
+    GBytes *shorter = g_bytes_new_from_bytes (img->data, 0, g_bytes_get_size (img->data) - row);
+    g_bytes_unref (img->data);
+    img->data = shorter;
+    img->shape[0]--;
+    gsize txt_size = g_bytes_get_size (txt->data);
+    guint8 *longer = g_malloc (txt_size + row);
+    memcpy (longer, g_bytes_get_data (txt->data, NULL), txt_size);
+    memcpy (longer + txt_size, longer + txt_size - row, row);
+    g_bytes_unref (txt->data);
+    txt->data = g_bytes_new_take (longer, txt_size + row);
+    txt->shape[0]++;
+    g_autofree char *path = ckpt_write (ck, "moved-row.safetensors");
+    expect_load_error (path, SINOPIA_SAFETENSORS_ERROR, SINOPIA_SAFETENSORS_ERROR_SHAPE,
+                       "double_blocks.0.txt_attn.qkv.weight", "193", "192", "text stream", NULL);
+  }
+  {
     g_autoptr (Ckpt) ck = ckpt_read (weights);
     Entry *e = ckpt_find (ck, "double_blocks.0.txt_mlp.0.weight");
     gsize n;
