@@ -151,6 +151,18 @@ ckpt_write (Ckpt *ck, const char *file)
   return path;
 }
 
+/* Drops the last row along dim 0; returns the bytes of a row. */
+static gsize
+entry_drop_row (Entry *e)
+{
+  gsize row = g_bytes_get_size (e->data) / e->shape[0];
+  GBytes *shorter = g_bytes_new_from_bytes (e->data, 0, g_bytes_get_size (e->data) - row);
+  g_bytes_unref (e->data);
+  e->data = shorter;
+  e->shape[0]--;
+  return row;
+}
+
 static float *
 entry_f32 (const Entry *e, gsize *n)
 {
@@ -958,12 +970,7 @@ test_broken (void)
   {
     /* one row short: a valid file whose tensor does not fit the configuration */
     g_autoptr (Ckpt) ck = ckpt_read (weights);
-    Entry *e = ckpt_find (ck, "double_blocks.0.img_attn.qkv.weight");
-    gsize row = g_bytes_get_size (e->data) / e->shape[0];
-    GBytes *shorter = g_bytes_new_from_bytes (e->data, 0, g_bytes_get_size (e->data) - row);
-    g_bytes_unref (e->data);
-    e->data = shorter;
-    e->shape[0]--;
+    entry_drop_row (ckpt_find (ck, "double_blocks.0.img_attn.qkv.weight"));
     g_autofree char *path = ckpt_write (ck, "misshapen.safetensors");
     expect_load_error (path, SINOPIA_SAFETENSORS_ERROR, SINOPIA_SAFETENSORS_ERROR_SHAPE,
                        "double_blocks.0.img_attn.qkv.weight", "191", "192", NULL);
@@ -974,11 +981,7 @@ test_broken (void)
     g_autoptr (Ckpt) ck = ckpt_read (weights);
     Entry *img = ckpt_find (ck, "double_blocks.0.img_attn.qkv.weight");
     Entry *txt = ckpt_find (ck, "double_blocks.0.txt_attn.qkv.weight");
-    gsize row = g_bytes_get_size (img->data) / img->shape[0];
-    GBytes *shorter = g_bytes_new_from_bytes (img->data, 0, g_bytes_get_size (img->data) - row);
-    g_bytes_unref (img->data);
-    img->data = shorter;
-    img->shape[0]--;
+    gsize row = entry_drop_row (img);
     gsize txt_size = g_bytes_get_size (txt->data);
     guint8 *longer = g_malloc (txt_size + row);
     memcpy (longer, g_bytes_get_data (txt->data, NULL), txt_size);

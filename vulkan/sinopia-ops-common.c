@@ -86,6 +86,13 @@ sinopia__check_split_view (const SinopiaTensor *first, const SinopiaTensor *seco
   return TRUE;
 }
 
+void
+sinopia__split_rows (const SinopiaTensor *t, uint32_t row, SinopiaTensor *first, SinopiaTensor *second)
+{
+  *first = sinopia_tensor_rows (*t, 0, row);
+  *second = sinopia_tensor_rows (*t, row, t->rows - row);
+}
+
 gboolean
 sinopia__check_split_row (const SinopiaStreamSplit *split, uint32_t rows, const char *op, GError **error)
 {

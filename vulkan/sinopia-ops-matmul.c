@@ -106,12 +106,12 @@ record_streams (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x, co
                 const SinopiaTensor *bias, SinopiaActivation act, gboolean accumulate, const SinopiaTensor *gate,
                 const SinopiaStreamSplit *split, const SinopiaTensor *y, GError **error)
 {
-  uint32_t r = split->row, rest = x->rows - split->row;
-  SinopiaTensor xa = sinopia_tensor_rows (*x, 0, r), ya = sinopia_tensor_rows (*y, 0, r);
-  SinopiaTensor xb = sinopia_tensor_rows (*x, r, rest), yb = sinopia_tensor_rows (*y, r, rest);
-  return (r == 0 || record_matmul (rec, op, &xa, w, bias, act, accumulate, gate, NULL, &ya, error)) &&
-         (rest == 0 || record_matmul (rec, op, &xb, split->w, split->bias, act, accumulate, split->gate, NULL, &yb,
-                                      error));
+  SinopiaTensor xa, xb, ya, yb;
+  sinopia__split_rows (x, split->row, &xa, &xb);
+  sinopia__split_rows (y, split->row, &ya, &yb);
+  return (xa.rows == 0 || record_matmul (rec, op, &xa, w, bias, act, accumulate, gate, NULL, &ya, error)) &&
+         (xb.rows == 0 || record_matmul (rec, op, &xb, split->w, split->bias, act, accumulate, split->gate, NULL,
+                                         &yb, error));
 }
 
 /* Checks a split against the first stream's operands; *one_dispatch tells whether a single

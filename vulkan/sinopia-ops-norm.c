@@ -91,11 +91,11 @@ record_layer_norm (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x,
       return FALSE;
     pc.split = split->row;
     if (!one_dispatch || !aligned4 (split->shift) || !aligned4 (split->scale)) {
-      uint32_t r = split->row, rest = x->rows - r;
-      SinopiaTensor xa = sinopia_tensor_rows (*x, 0, r), ya = sinopia_tensor_rows (*y, 0, r);
-      SinopiaTensor xb = sinopia_tensor_rows (*x, r, rest), yb = sinopia_tensor_rows (*y, r, rest);
-      return (r == 0 || record_layer_norm (rec, op, &xa, weight, bias, shift, scale, NULL, eps, &ya, error)) &&
-             (rest == 0 ||
+      SinopiaTensor xa, xb, ya, yb;
+      sinopia__split_rows (x, split->row, &xa, &xb);
+      sinopia__split_rows (y, split->row, &ya, &yb);
+      return (xa.rows == 0 || record_layer_norm (rec, op, &xa, weight, bias, shift, scale, NULL, eps, &ya, error)) &&
+             (xb.rows == 0 ||
               record_layer_norm (rec, op, &xb, weight, bias, split->shift, split->scale, NULL, eps, &yb, error));
     }
   }

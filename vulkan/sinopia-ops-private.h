@@ -13,6 +13,8 @@ gboolean sinopia__check_shape (const SinopiaTensor *t, uint32_t rows, uint32_t c
  * buffers (then one dispatch cannot read both). */
 gboolean sinopia__check_split_view (const SinopiaTensor *first, const SinopiaTensor *second, const char *op,
                                     const char *what, gboolean *one_buffer, GError **error);
+/* Rows [0, row) of t into *first, the rest into *second. */
+void sinopia__split_rows (const SinopiaTensor *t, uint32_t row, SinopiaTensor *first, SinopiaTensor *second);
 /* The split's row lies within the input's `rows`. */
 gboolean sinopia__check_split_row (const SinopiaStreamSplit *split, uint32_t rows, const char *op, GError **error);
 /* A 2-D grid of workgroups covering n invocations (x at most 65535). */

@@ -53,13 +53,14 @@ record_qk_norm_rope (SinopiaRecorder *rec, const char *op, const SinopiaTensor *
         !sinopia__check_split_view (k_scale, split->k_scale, op, "key scale", &one_dispatch, error))
       return FALSE;
     if (!one_dispatch || head_dim % 4 != 0 || !aligned4 (split->q_scale) || !aligned4 (split->k_scale)) {
-      uint32_t r = split->row, rest = qk->rows - r;
-      SinopiaTensor a = sinopia_tensor_rows (*qk, 0, r), b = sinopia_tensor_rows (*qk, r, rest);
-      SinopiaTensor ta = table ? sinopia_tensor_rows (*table, 0, r) : a, tb = table ? sinopia_tensor_rows (*table, r, rest) : b;
-      return (r == 0 ||
+      SinopiaTensor a, b, ta, tb;
+      sinopia__split_rows (qk, split->row, &a, &b);
+      if (table)
+        sinopia__split_rows (table, split->row, &ta, &tb);
+      return (a.rows == 0 ||
               record_qk_norm_rope (rec, op, &a, q_scale, k_scale, NULL, table ? &ta : NULL, head_dim, eps, error)) &&
-             (rest == 0 || record_qk_norm_rope (rec, op, &b, split->q_scale, split->k_scale, NULL, table ? &tb : NULL,
-                                                head_dim, eps, error));
+             (b.rows == 0 || record_qk_norm_rope (rec, op, &b, split->q_scale, split->k_scale, NULL, table ? &tb : NULL,
+                                                  head_dim, eps, error));
     }
   }
 
