@@ -494,7 +494,7 @@ run_linear (const Block *k, const Run *r, const SinopiaTensor *in, const Sinopia
             guint gate, const SinopiaTensor *out, GError **error)
 {
   SinopiaTensor wa = stream_weight (lin, r->first), wb = stream_weight (lin, r->second);
-  SinopiaTensor ba = lin->b ? stream_bias (lin, r->first) : wa, bb = lin->b ? stream_bias (lin, r->second) : wb;
+  SinopiaTensor ba = stream_bias (lin, r->first), bb = stream_bias (lin, r->second);
   SinopiaTensor ga = stream_mod (k, r->first, gate), gb = stream_mod (k, r->second, gate);
   SinopiaStreamSplit split = { .row = r->split, .w = &wb, .bias = lin->b ? &bb : NULL, .gate = gate ? &gb : NULL };
   if (gate)

@@ -99,19 +99,15 @@ static void
 stream_pair (Loader *l, SinopiaLinear *lin, const char *what, uint32_t out, uint32_t in, gboolean bias,
              const char *const *txt, const char *const *img, guint n)
 {
-  SinopiaWeightSource ws = { .n_parts = 2 * n }, bs = ws;
-  lin->out = out;
-  lin->in = in;
+  const char *stems[2 * 3];  /* at most three tensors a stream: diffusers' q, k, v */
+  g_return_if_fail (n <= 3);
   for (guint s = 0; s < 2; s++) {
     uint64_t rows = 0;
     gboolean complete = TRUE;
     const char *first = NULL;
     for (guint i = 0; i < n; i++) {
-      const char *stem = (s ? img : txt)[i];
-      const SinopiaTensorInfo *t = take (l, "%s.weight", stem);
-      ws.parts[s * n + i] = (SinopiaWeightPart) { t };
-      if (bias)
-        bs.parts[s * n + i] = (SinopiaWeightPart) { take (l, "%s.bias", stem) };
+      stems[s * n + i] = (s ? img : txt)[i];
+      const SinopiaTensorInfo *t = take (l, "%s.weight", stems[s * n + i]);
       complete = complete && t;
       rows += t && t->n_dims > 0 ? t->shape[0] : 0;
       first = first ? first : t ? t->name : NULL;
@@ -122,11 +118,9 @@ stream_pair (Loader *l, SinopiaLinear *lin, const char *what, uint32_t out, uint
                    sinopia_safetensors_name (l->st), first, n > 1 ? " with its siblings" : "", rows, out, what,
                    s ? "image" : "text");
   }
-  g_autofree char *wname = g_strdup_printf ("%s weight (text and image streams)", what);
-  g_autofree char *bname = g_strdup_printf ("%s bias (text and image streams)", what);
-  lin->w = upload (l, wname, &ws, 2 * (uint64_t) out, in, FALSE);
-  if (bias)
-    lin->b = upload (l, bname, &bs, 2 * (uint64_t) out, 1, TRUE);
+  g_autofree char *both = g_strdup_printf ("%s (text and image streams)", what);
+  linear_parts (l, lin, both, 2 * out, in, bias, stems, NULL, NULL, 2 * n, FALSE);
+  lin->out = out;
 }
 
 /* The two streams' norm scales, [2 · head_dim]: text, then image. */

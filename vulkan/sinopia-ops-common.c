@@ -96,8 +96,6 @@ sinopia__split_rows (const SinopiaTensor *t, uint32_t row, SinopiaTensor *first,
 gboolean
 sinopia__check_split_row (const SinopiaStreamSplit *split, uint32_t rows, const char *op, GError **error)
 {
-  if (!split)
-    return sinopia__invalid (error, op, "the stream split is missing");
   if (split->row > rows)
     return sinopia__invalid (error, op, "the second stream starts at row %u of %u", split->row, rows);
   return TRUE;

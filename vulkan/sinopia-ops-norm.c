@@ -71,7 +71,6 @@ record_layer_norm (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x,
 {
   LayerNormPush pc = { .eps = eps };
   gboolean one_dispatch = TRUE;
-  uint32_t unused = 0;
 
   if (!check_input_output (rec, x, y, eps, op, error) ||
       !check_row (weight, x->cols, op, "the weight", &pc.weight_off, &pc.has_weight, error) ||
@@ -84,8 +83,8 @@ record_layer_norm (SinopiaRecorder *rec, const char *op, const SinopiaTensor *x,
   pc.scale_off_b = pc.scale_off;
   if (split) {
     if (!sinopia__check_split_row (split, x->rows, op, error) ||
-        !check_row (split->shift, x->cols, op, "the second stream's shift", &pc.shift_off_b, &unused, error) ||
-        !check_row (split->scale, x->cols, op, "the second stream's scale", &pc.scale_off_b, &unused, error) ||
+        !check_row (split->shift, x->cols, op, "the second stream's shift", &pc.shift_off_b, NULL, error) ||
+        !check_row (split->scale, x->cols, op, "the second stream's scale", &pc.scale_off_b, NULL, error) ||
         !sinopia__check_split_view (shift, split->shift, op, "shift", &one_dispatch, error) ||
         !sinopia__check_split_view (scale, split->scale, op, "scale", &one_dispatch, error))
       return FALSE;
