@@ -324,6 +324,87 @@ test_recorder_misuse (void)
   check_validation_and_free (ctx);
 }
 
+/* A chain of n_ops dependent additions of 1 into acc (n_ops dispatches), recorded on rec. */
+static void
+record_additions (SinopiaRecorder *rec, SinopiaBuffer *acc, SinopiaBuffer *inc, guint n_ops)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaTensor ta = sinopia_tensor (acc, 0, 1, 1), ti = sinopia_tensor (inc, 0, 1, 1);
+  g_assert_true (sinopia_recorder_begin (rec, FALSE, &error));
+  for (guint i = 0; i < n_ops; i++)
+    g_assert_true (sinopia_op_mul_add (rec, &ti, NULL, &ta, 1.0f, &ta, &error));
+  g_assert_no_error (error);
+}
+
+/* A sibling context is on the same device, and recorders of the two contexts run side by
+ * side: both launched, then both finished, each with its own result. Launch and finish
+ * refuse misuse, and freeing a recorder whose work is still running waits for it. */
+static void
+test_recorder_side_by_side (void)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaVkContext *ctx = new_context (&error);
+  g_assert_no_error (error);
+  SinopiaVkContext *sibling = sinopia_vk_context_new_sibling (ctx, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (sinopia_vk_context_device_info (sibling)->name, ==, sinopia_vk_context_device_info (ctx)->name);
+
+  SinopiaVkContext *ctxs[2] = { ctx, sibling };
+  SinopiaBuffer *acc[2], *inc[2];
+  SinopiaRecorder *rec[2];
+  const guint n_ops[2] = { 40, 25 };
+  float zero = 0.0f, one = 1.0f;
+  for (guint c = 0; c < 2; c++) {
+    acc[c] = sinopia_buffer_new (ctxs[c], SINOPIA_DTYPE_F32, 1, &error);
+    inc[c] = sinopia_buffer_new (ctxs[c], SINOPIA_DTYPE_F32, 1, &error);
+    rec[c] = sinopia_recorder_new (ctxs[c], &error);
+    g_assert_no_error (error);
+    g_assert_true (sinopia_buffer_upload (acc[c], 0, &zero, 4, &error));
+    g_assert_true (sinopia_buffer_upload (inc[c], 0, &one, 4, &error));
+  }
+
+  g_assert_false (sinopia_recorder_finish (rec[0], &error));
+  g_assert_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (sinopia_recorder_launch (rec[0], &error));
+  g_assert_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  for (guint c = 0; c < 2; c++)
+    record_additions (rec[c], acc[c], inc[c], n_ops[c]);
+  g_assert_true (sinopia_recorder_launch (rec[0], &error));
+  g_assert_true (sinopia_recorder_launch (rec[1], &error));
+  g_assert_no_error (error);
+  /* in flight: neither begins again before it is finished */
+  g_assert_false (sinopia_recorder_begin (rec[0], FALSE, &error));
+  g_assert_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_true (sinopia_recorder_finish (rec[1], &error));
+  g_assert_true (sinopia_recorder_finish (rec[0], &error));
+  g_assert_no_error (error);
+  for (guint c = 0; c < 2; c++) {
+    float result = 0;
+    g_assert_true (sinopia_buffer_download (acc[c], 0, &result, 4, &error));
+    g_assert_cmpfloat (result, ==, (float) n_ops[c]);
+  }
+
+  /* launched and never finished: freeing the recorder waits before the buffers go */
+  record_additions (rec[1], acc[1], inc[1], 30);
+  g_assert_true (sinopia_recorder_launch (rec[1], &error));
+  sinopia_recorder_free (rec[1]);
+  float result = 0;
+  g_assert_true (sinopia_buffer_download (acc[1], 0, &result, 4, &error));
+  g_assert_cmpfloat (result, ==, (float) (n_ops[1] + 30));
+
+  sinopia_recorder_free (rec[0]);
+  for (guint c = 0; c < 2; c++) {
+    sinopia_buffer_free (acc[c]);
+    sinopia_buffer_free (inc[c]);
+  }
+  check_validation_and_free (sibling);
+  check_validation_and_free (ctx);
+}
+
 /* The pipeline cache survives a restart, and a corrupt cache file is ignored. */
 static void
 test_pipeline_cache (void)
@@ -336,7 +417,19 @@ test_pipeline_cache (void)
   SinopiaRecorder *rec = NULL;
   SinopiaVkOptions opts = { .validation = TRUE, .persistent_pipeline_cache = TRUE };
 
+  g_autofree char *sub = g_build_filename (dir, "sinopia", NULL);
+  /* a sibling never writes the cache: that is its parent's */
   SinopiaVkContext *ctx = sinopia_vk_context_new (&opts, &error);
+  SinopiaVkContext *sibling = sinopia_vk_context_new_sibling (ctx, &error);
+  g_assert_no_error (error);
+  record_chain (sibling, 2, FALSE, &rec);
+  sinopia_recorder_free (rec);
+  g_assert_cmpuint (sinopia_vk_context_pipelines_created (sibling), ==, 1);
+  check_validation_and_free (sibling);
+  g_assert_false (g_file_test (sub, G_FILE_TEST_EXISTS));
+  check_validation_and_free (ctx);
+
+  ctx = sinopia_vk_context_new (&opts, &error);
   g_assert_no_error (error);
   g_assert_false (sinopia_vk_context_pipeline_cache_loaded (ctx));
   record_chain (ctx, 2, FALSE, &rec);
@@ -344,7 +437,6 @@ test_pipeline_cache (void)
   g_assert_cmpuint (sinopia_vk_context_pipelines_created (ctx), ==, 1);
   check_validation_and_free (ctx);
 
-  g_autofree char *sub = g_build_filename (dir, "sinopia", NULL);
   g_autoptr (GDir) d = g_dir_open (sub, 0, &error);
   g_assert_no_error (error);
   const char *name = g_dir_read_name (d);
@@ -354,6 +446,11 @@ test_pipeline_cache (void)
   ctx = sinopia_vk_context_new (&opts, &error);
   g_assert_no_error (error);
   g_assert_true (sinopia_vk_context_pipeline_cache_loaded (ctx));
+  /* but it reads what the parent wrote */
+  sibling = sinopia_vk_context_new_sibling (ctx, &error);
+  g_assert_no_error (error);
+  g_assert_true (sinopia_vk_context_pipeline_cache_loaded (sibling));
+  check_validation_and_free (sibling);
   record_chain (ctx, 2, FALSE, &rec);
   sinopia_recorder_free (rec);
   check_validation_and_free (ctx);
@@ -388,6 +485,7 @@ main (int argc, char **argv)
   g_test_add_func ("/vk/recorder-one-submission", test_recorder_one_submission);
   g_test_add_func ("/vk/recorder-profile", test_recorder_profile);
   g_test_add_func ("/vk/recorder-misuse", test_recorder_misuse);
+  g_test_add_func ("/vk/recorder-side-by-side", test_recorder_side_by_side);
   g_test_add_func ("/vk/pipeline-cache", test_pipeline_cache);
   return g_test_run ();
 }

@@ -397,6 +397,19 @@ create_staging (SinopiaVkContext *ctx, GError **error)
   return TRUE;
 }
 
+static guint
+physical_index (VkInstance instance, VkPhysicalDevice physical)
+{
+  uint32_t n = 0;
+  vkEnumeratePhysicalDevices (instance, &n, NULL);
+  g_autofree VkPhysicalDevice *phys = g_new0 (VkPhysicalDevice, MAX (n, 1));
+  vkEnumeratePhysicalDevices (instance, &n, phys);
+  for (uint32_t i = 0; i < n; i++)
+    if (phys[i] == physical)
+      return i;
+  return 0;
+}
+
 SinopiaVkContext *
 sinopia_vk_context_new (const SinopiaVkOptions *opts, GError **error)
 {
@@ -435,6 +448,8 @@ sinopia_vk_context_new (const SinopiaVkOptions *opts, GError **error)
   if (!pick_device (ctx->instance, opts->device ? opts->device : g_getenv ("SINOPIA_DEVICE"),
                     &ctx->physical, error))
     goto fail;
+  ctx->validation = opts->validation;
+  ctx->physical_index = physical_index (ctx->instance, ctx->physical);
   fill_device_info (ctx->physical, &ctx->info);
   vkGetPhysicalDeviceProperties (ctx->physical, &ctx->props);
   vkGetPhysicalDeviceMemoryProperties (ctx->physical, &ctx->mem_props);
@@ -496,6 +511,21 @@ sinopia_vk_context_new (const SinopiaVkOptions *opts, GError **error)
 fail:
   sinopia_vk_context_free (ctx);
   return NULL;
+}
+
+SinopiaVkContext *
+sinopia_vk_context_new_sibling (SinopiaVkContext *ctx, GError **error)
+{
+  g_autofree char *index = g_strdup_printf ("%u", ctx->physical_index);
+  SinopiaVkOptions opts = {
+    .device = index,
+    .validation = ctx->validation,
+    .persistent_pipeline_cache = ctx->pipeline_cache_path != NULL,
+  };
+  SinopiaVkContext *sibling = sinopia_vk_context_new (&opts, error);
+  if (sibling)
+    sibling->sibling = TRUE;
+  return sibling;
 }
 
 void

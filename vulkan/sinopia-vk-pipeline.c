@@ -183,7 +183,7 @@ sinopia_vk_context_save_pipeline_cache (SinopiaVkContext *ctx, GError **error)
 {
   size_t size = 0;
 
-  if (!ctx->pipeline_cache_path || !ctx->pipeline_cache || ctx->pipelines_created == 0)
+  if (!ctx->pipeline_cache_path || !ctx->pipeline_cache || ctx->pipelines_created == 0 || ctx->sibling)
     return TRUE;
   if (!SINOPIA_VK_CALL (vkGetPipelineCacheData (ctx->device, ctx->pipeline_cache, &size, NULL), error))
     return FALSE;

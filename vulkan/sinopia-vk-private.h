@@ -26,6 +26,9 @@ struct _SinopiaVkContext {
   VkInstance instance;
   VkDebugUtilsMessengerEXT messenger;
   VkPhysicalDevice physical;
+  guint physical_index;              /* in the instance's enumeration: a sibling picks the same */
+  gboolean validation;
+  gboolean sibling;                  /* made by new_sibling: reads the pipeline cache, never writes it */
   VkDevice device;
   VkQueue queue;
   uint32_t queue_family;

@@ -16,6 +16,7 @@ struct _SinopiaRecorder {
   guint pool_index;       /* pool currently allocated from */
   guint sets_in_pool;
   gboolean recording;
+  gboolean in_flight;     /* launched, not yet finished */
   GError *failure;        /* first error while recording; reported by submit */
   guint n_dispatches;
 
@@ -85,6 +86,9 @@ sinopia_recorder_free (SinopiaRecorder *rec)
   VkDevice dev = rec->ctx->device;
   if (rec->recording)
     vkEndCommandBuffer (rec->cmd);
+  /* the command buffer and its descriptor sets must outlive the work that reads them */
+  if (rec->in_flight)
+    vkWaitForFences (dev, 1, &rec->fence, VK_TRUE, UINT64_MAX);
   for (guint i = 0; i < rec->pools->len; i++)
     vkDestroyDescriptorPool (dev, g_array_index (rec->pools, VkDescriptorPool, i), NULL);
   if (rec->queries)
@@ -122,9 +126,10 @@ sinopia_recorder_begin (SinopiaRecorder *rec, gboolean profile, GError **error)
 {
   VkDevice dev = rec->ctx->device;
 
-  if (rec->recording) {
+  if (rec->recording || rec->in_flight) {
     g_set_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT,
-                 "The recorder is already recording");
+                 rec->recording ? "The recorder is already recording"
+                                : "The recorder's last submission is still running: finish it first");
     return FALSE;
   }
   g_clear_error (&rec->failure);
@@ -266,7 +271,7 @@ sinopia__recorder_dispatch (SinopiaRecorder *rec, const SinopiaDispatch *d, GErr
 }
 
 gboolean
-sinopia_recorder_submit (SinopiaRecorder *rec, GError **error)
+sinopia_recorder_launch (SinopiaRecorder *rec, GError **error)
 {
   VkDevice dev = rec->ctx->device;
 
@@ -295,8 +300,24 @@ sinopia_recorder_submit (SinopiaRecorder *rec, GError **error)
     .pCommandBuffers = &rec->cmd,
   };
   if (!SINOPIA_VK_CALL (vkResetFences (dev, 1, &rec->fence), error) ||
-      !SINOPIA_VK_CALL (vkQueueSubmit (rec->ctx->queue, 1, &si, rec->fence), error) ||
-      !SINOPIA_VK_CALL (vkWaitForFences (dev, 1, &rec->fence, VK_TRUE, UINT64_MAX), error))
+      !SINOPIA_VK_CALL (vkQueueSubmit (rec->ctx->queue, 1, &si, rec->fence), error))
+    return FALSE;
+  rec->in_flight = TRUE;
+  return TRUE;
+}
+
+gboolean
+sinopia_recorder_finish (SinopiaRecorder *rec, GError **error)
+{
+  VkDevice dev = rec->ctx->device;
+
+  if (!rec->in_flight) {
+    g_set_error (error, SINOPIA_VK_ERROR, SINOPIA_VK_ERROR_INVALID_ARGUMENT,
+                 "Nothing was launched: call sinopia_recorder_launch first");
+    return FALSE;
+  }
+  rec->in_flight = FALSE;
+  if (!SINOPIA_VK_CALL (vkWaitForFences (dev, 1, &rec->fence, VK_TRUE, UINT64_MAX), error))
     return FALSE;
 
   if (rec->profile_enabled) {
@@ -320,6 +341,12 @@ sinopia_recorder_submit (SinopiaRecorder *rec, GError **error)
       return FALSE;
   }
   return TRUE;
+}
+
+gboolean
+sinopia_recorder_submit (SinopiaRecorder *rec, GError **error)
+{
+  return sinopia_recorder_launch (rec, error) && sinopia_recorder_finish (rec, error);
 }
 
 guint

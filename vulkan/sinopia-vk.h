@@ -88,6 +88,10 @@ typedef struct {
 
 /* (transfer full): free with sinopia_vk_context_free. opts may be NULL. */
 SinopiaVkContext *sinopia_vk_context_new (const SinopiaVkOptions *opts, GError **error);
+/* A second context on ctx's device with ctx's options, for work that runs beside ctx's: on a
+ * CPU driver each context computes on its own threads. It reads the pipeline cache but leaves
+ * writing it to ctx. (transfer full) */
+SinopiaVkContext *sinopia_vk_context_new_sibling (SinopiaVkContext *ctx, GError **error);
 void sinopia_vk_context_free (SinopiaVkContext *ctx);
 const SinopiaVkDeviceInfo *sinopia_vk_context_device_info (SinopiaVkContext *ctx);
 /* Number of validation messages (warnings or errors) seen since the context was made. */
@@ -140,6 +144,11 @@ void sinopia_recorder_free (SinopiaRecorder *rec);
 gboolean sinopia_recorder_begin (SinopiaRecorder *rec, gboolean profile, GError **error);
 /* Ends, submits once and waits. After an op failed to record, returns that op's error. */
 gboolean sinopia_recorder_submit (SinopiaRecorder *rec, GError **error);
+/* The two halves of submit, so that recorders of different contexts run side by side: launch
+ * ends and submits without waiting; finish waits for that work (and reads the profile). Until
+ * then the recorder cannot begin again; freeing it waits. */
+gboolean sinopia_recorder_launch (SinopiaRecorder *rec, GError **error);
+gboolean sinopia_recorder_finish (SinopiaRecorder *rec, GError **error);
 guint sinopia_recorder_n_dispatches (SinopiaRecorder *rec);
 
 typedef struct {
