@@ -83,9 +83,10 @@ cli_bench_generate (int argc, char **argv)
   qsort (warm, WARM_RUNS, sizeof (double), compare_double);
   const SinopiaModelInfo *info = sinopia_model_info (model);
   char *device = cli_device_label (ctx);
-  printf ("generate: cold %.2f s, warm %.2f s/image (%d steps, %ux%u, guidance %g, %s, %s)\n", cold,
+  printf ("generate: cold %.2f s, warm %.2f s/image (%d steps, %ux%u, guidance %g, %s, %s%s)\n", cold,
           warm[WARM_RUNS / 2], steps, info->native_width, info->native_height,
-          isnan (guidance) ? info->default_guidance : guidance, info->name, device);
+          isnan (guidance) ? info->default_guidance : guidance, info->name, device,
+          sinopia_model_negative_flux (model) ? ", guidance passes side by side" : "");
   g_free (device);
   rc = CLI_OK;
 

@@ -459,7 +459,8 @@ sinopia_generate (SinopiaModel *model, const SinopiaGenerateParams *p, const gin
   SinopiaSampleRequest req = {
     .model = flux, .txt = txt, .txt_ids = txt_ids, .y = y, .n_txt = L,
     .neg_txt = neg_txt, .neg_txt_ids = txt_ids, .neg_y = neg_y, .n_neg_txt = L,
-    .guidance = img->guidance, .img_ids = img_ids, .n_img = n_img,
+    .guidance = img->guidance, .neg_model = sinopia_model_negative_flux (model),
+    .img_ids = img_ids, .n_img = n_img,
     .t_eval = t_eval, .dt = dt, .n_steps = img->steps, .cancel = cancel,
     .preview = map, .latent_height = lh, .latent_width = lw,
     .regional_steps = regional.steps, .regional_txt = regional.txt, .n_regional_txt = regional.n_entries * L,

@@ -11,7 +11,7 @@
  *   sinopia-model.json
  *
  * Ownership: a SinopiaModel owns every component and borrows the Vulkan context, which must
- * outlive it. Threads: used from one thread at a time (the engine's worker), except
+ * outlive it; it owns the sibling context of its transformer copy (sinopia_model_negative_flux). Threads: used from one thread at a time (the engine's worker), except
  * sinopia_model_find_default, which may run on any thread.
  */
 #pragma once
@@ -47,6 +47,9 @@ const SinopiaModelInfo *sinopia_model_info (const SinopiaModel *model);
 const char *sinopia_model_dir (const SinopiaModel *model);
 SinopiaVkContext *sinopia_model_context (const SinopiaModel *model);
 SinopiaFluxModel *sinopia_model_flux (const SinopiaModel *model);
+/* A second copy of the transformer on a sibling context, for the negative pass of guidance
+ * to run beside the conditional one; NULL when the model has none. */
+SinopiaFluxModel *sinopia_model_negative_flux (const SinopiaModel *model);
 SinopiaAeModel *sinopia_model_ae (const SinopiaModel *model);
 SinopiaT5Model *sinopia_model_t5 (const SinopiaModel *model);
 SinopiaClipModel *sinopia_model_clip (const SinopiaModel *model);

@@ -181,20 +181,28 @@ typedef struct {
   SinopiaFluxWorkspace *ws;
   SinopiaBuffer *latent, *pred, *neg_pred, *bits;
   SinopiaRecorder *rec;
+  /* the negative pass on its own context (SinopiaSampleRequest.neg_model) */
+  SinopiaFluxWorkspace *neg_ws;
+  SinopiaBuffer *neg_latent;
+  SinopiaRecorder *neg_rec;
 } Loop;
 
 static void
 loop_clear (Loop *l)
 {
+  /* recorders first: freeing one waits for work still reading the buffers */
+  sinopia_recorder_free (l->rec);
+  sinopia_recorder_free (l->neg_rec);
   sinopia_flux_conditioning_free (l->cond);
   sinopia_flux_conditioning_free (l->neg);
   sinopia_flux_conditioning_free (l->regional);
   sinopia_buffer_free (l->bits);
   sinopia_flux_workspace_free (l->ws);
+  sinopia_flux_workspace_free (l->neg_ws);
   sinopia_buffer_free (l->latent);
+  sinopia_buffer_free (l->neg_latent);
   sinopia_buffer_free (l->pred);
   sinopia_buffer_free (l->neg_pred);
-  sinopia_recorder_free (l->rec);
 }
 
 gboolean
@@ -238,6 +246,45 @@ setup_regional (const SinopiaSampleRequest *req, Loop *l, const float *guidance,
   return l->bits && sinopia_buffer_upload (l->bits, 0, req->region_bits, n_bits * sizeof (uint32_t), error);
 }
 
+/* One step with the two passes on their own contexts, running side by side; then on the host
+ * v ← nv·(1 − g) + v·g (as sinopia_flux_record_velocity's two mul_adds) and x ← v·dt + x, each
+ * product and sum rounded to float as the elementwise shader does. */
+static gboolean
+step_apart (Loop *l, SinopiaFluxModel *m, SinopiaFluxModel *nm, guint k, const SinopiaFluxOptions *opts,
+            const SinopiaFluxOptions *neg_opts, float g, float dt, const SinopiaTensor *x, const SinopiaTensor *v,
+            const SinopiaTensor *nx, const SinopiaTensor *nv, float *latent, float *pred, float *neg_pred,
+            uint64_t size, GError **error)
+{
+  if (!sinopia_recorder_begin (l->neg_rec, FALSE, error))
+    return FALSE;
+  gboolean recorded = sinopia_flux_forward_with (m, l->ws, l->cond, k, opts, x, v, l->rec, NULL, error) &&
+                      sinopia_flux_forward_with (nm, l->neg_ws, l->neg, k, neg_opts, nx, nv, l->neg_rec, NULL, error);
+  if (!recorded) {
+    sinopia_recorder_submit (l->rec, NULL);
+    sinopia_recorder_submit (l->neg_rec, NULL);
+    return FALSE;
+  }
+  if (!sinopia_recorder_launch (l->rec, error)) {
+    sinopia_recorder_submit (l->neg_rec, NULL);
+    return FALSE;
+  }
+  gboolean neg_launched = sinopia_recorder_launch (l->neg_rec, error);
+  gboolean done = sinopia_recorder_finish (l->rec, neg_launched ? error : NULL);
+  if (!neg_launched || !sinopia_recorder_finish (l->neg_rec, done ? error : NULL) || !done)
+    return FALSE;
+  if (!sinopia_buffer_download (v->buffer, 0, pred, size * sizeof (float), error) ||
+      !sinopia_buffer_download (nv->buffer, 0, neg_pred, size * sizeof (float), error))
+    return FALSE;
+  float keep = 1.0f - g;
+  for (uint64_t i = 0; i < size; i++) {
+    float u = neg_pred[i] * keep;
+    pred[i] = pred[i] * g + u;
+    latent[i] = pred[i] * dt + latent[i];
+  }
+  return sinopia_buffer_upload (x->buffer, 0, latent, size * sizeof (float), error) &&
+         sinopia_buffer_upload (nx->buffer, 0, latent, size * sizeof (float), error);
+}
+
 gboolean
 sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStepFunc on_step, gpointer user_data,
                      GError **error)
@@ -250,7 +297,7 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   uint64_t size = (uint64_t) n * C;
   Loop l = { 0 };
   gboolean ok = FALSE;
-  g_autofree float *guidance = NULL, *pred = NULL;
+  g_autofree float *guidance = NULL, *pred = NULL, *neg_pred = NULL;
   g_auto (SinopiaStepReporter) reporter = { 0 };
 
   if (!req->n_steps || !req->t_eval || !req->dt || !n || cfg->in_channels != cfg->out_channels) {
@@ -286,7 +333,10 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
                                           req->t_eval, guidance, req->n_steps, error);
   if (!l.cond)
     goto out;
-  if (cfg_pass && !(l.neg = sinopia_flux_conditioning_new (m, req->neg_txt, req->n_neg_txt, req->neg_txt_ids,
+  /* the negative pass on its own context: see SinopiaSampleRequest.neg_model */
+  SinopiaFluxModel *nm = cfg_pass && req->neg_model && !req->prepare && !req->n_external ? req->neg_model : m;
+  SinopiaVkContext *nctx = sinopia_flux_model_context (nm);
+  if (cfg_pass && !(l.neg = sinopia_flux_conditioning_new (nm, req->neg_txt, req->n_neg_txt, req->neg_txt_ids,
                                                            req->neg_y, req->img_ids, req->n_img, req->t_eval,
                                                            guidance, req->n_steps, error)))
     goto out;
@@ -295,14 +345,22 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
   if ((!l.ws && !(l.ws = sinopia_flux_workspace_new (m, req->n_img, req->n_txt, error))) ||
       !(l.latent = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
       !(l.pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error)) ||
-      (cfg_pass && !(l.neg_pred = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, size, error))) ||
+      (cfg_pass && !(l.neg_pred = sinopia_buffer_new (nctx, SINOPIA_DTYPE_F32, size, error))) ||
       !(l.rec = sinopia_recorder_new (ctx, error)) ||
       !sinopia_buffer_upload (l.latent, 0, latent, size * sizeof (float), error))
+    goto out;
+  if (nm != m && (!(l.neg_ws = sinopia_flux_workspace_new (nm, req->n_img, req->n_txt, error)) ||
+                  !(l.neg_latent = sinopia_buffer_new (nctx, SINOPIA_DTYPE_F32, size, error)) ||
+                  !(l.neg_rec = sinopia_recorder_new (nctx, error)) ||
+                  !sinopia_buffer_upload (l.neg_latent, 0, latent, size * sizeof (float), error)))
     goto out;
 
   SinopiaTensor x = sinopia_tensor (l.latent, 0, n, C), v = sinopia_tensor (l.pred, 0, n, C);
   SinopiaTensor nv = l.neg_pred ? sinopia_tensor (l.neg_pred, 0, n, C) : v;
+  SinopiaTensor nx = l.neg_latent ? sinopia_tensor (l.neg_latent, 0, n, C) : x;
   pred = g_new (float, size);
+  if (l.neg_rec)
+    neg_pred = g_new (float, size);
   sinopia_step_reporter_init (&reporter, on_step, user_data, req->preview, req->latent_height, req->latent_width,
                               n, C);
   for (guint k = 0; k < req->n_steps; k++) {
@@ -326,18 +384,23 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
     opts.n_external = neg_opts.n_external = req->n_external;
     if (req->bypass)
       opts.bypass = neg_opts.bypass = req->bypass;
-    /* x ← x + dt·v (the reference rounds dt·v, then the sum) */
-    gboolean recorded = sinopia_flux_record_velocity (m, l.ws, k, l.cond, &opts, l.neg, &neg_opts, g, &x, &v, &nv,
-                                                      l.rec, error) &&
-                        sinopia_op_mul_add (l.rec, &v, NULL, &x, dt, &x, error);
-    if (!recorded) {
-      sinopia_recorder_submit (l.rec, NULL);
-      goto out;
+    if (l.neg_rec) {
+      if (!step_apart (&l, m, nm, k, &opts, &neg_opts, g, dt, &x, &v, &nx, &nv, latent, pred, neg_pred, size, error))
+        goto out;
+    } else {
+      /* x ← x + dt·v (the reference rounds dt·v, then the sum) */
+      gboolean recorded = sinopia_flux_record_velocity (m, l.ws, k, l.cond, &opts, l.neg, &neg_opts, g, &x, &v, &nv,
+                                                        l.rec, error) &&
+                          sinopia_op_mul_add (l.rec, &v, NULL, &x, dt, &x, error);
+      if (!recorded) {
+        sinopia_recorder_submit (l.rec, NULL);
+        goto out;
+      }
+      if (!sinopia_recorder_submit (l.rec, error) ||
+          !sinopia_buffer_download (l.latent, 0, latent, size * sizeof (float), error) ||
+          !sinopia_buffer_download (l.pred, 0, pred, size * sizeof (float), error))
+        goto out;
     }
-    if (!sinopia_recorder_submit (l.rec, error) ||
-        !sinopia_buffer_download (l.latent, 0, latent, size * sizeof (float), error) ||
-        !sinopia_buffer_download (l.pred, 0, pred, size * sizeof (float), error))
-      goto out;
     if (!sinopia_step_reporter_report (&reporter, k, req->n_steps, req->t_eval[k], dt, latent, pred, error))
       goto out;
   }

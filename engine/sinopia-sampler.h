@@ -82,6 +82,12 @@ typedef struct {
   uint32_t n_neg_txt;
   /* embedded guidance for models with a guidance embedding; the CFG scale otherwise */
   float guidance;
+  /* A copy of `model` on another context (sinopia_model_negative_flux), or NULL. With it the
+   * negative pass runs there, beside the conditional one, and the two velocities are combined
+   * and stepped on this thread, with the same float operations as on the device, so the result
+   * is the same bit for bit. Not with `prepare` or external tokens (their options belong to
+   * `model`'s context): those run both passes on `model`. */
+  SinopiaFluxModel *neg_model;
   const float *img_ids;   /* [n_img, n_axes] */
   uint32_t n_img;
   /* n_steps evaluations: x += dt[k] · v(x, t_eval[k]); denoising has t_eval = σ_k,

@@ -494,6 +494,57 @@ test_guidance (void)
   g_assert_cmpfloat (guided->guidance, ==, 3.0f);
 }
 
+/* The guidance passes side by side (sinopia_model_negative_flux: a copy of the transformer on
+ * a sibling context, made by default for a small model on a CPU device) give the latent and
+ * pixels of both passes on one context, bit for bit: plain, with a negative prompt, and with
+ * regions (the regional conditional pass beside the plain negative one), previews on. */
+static void
+test_parallel_guidance (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_setenv ("SINOPIA_PARALLEL_GUIDANCE", "0", TRUE);
+  g_autoptr (SinopiaModel) serial = sinopia_model_load (sinopia_test_context (), model_dir, &error);
+  g_assert_no_error (error);
+  g_setenv ("SINOPIA_PARALLEL_GUIDANCE", "1", TRUE);
+  g_autoptr (SinopiaModel) parallel = sinopia_model_load (sinopia_test_context (), model_dir, &error);
+  g_assert_no_error (error);
+  g_unsetenv ("SINOPIA_PARALLEL_GUIDANCE");
+  g_assert_null (sinopia_model_negative_flux (serial));
+  g_assert_nonnull (sinopia_model_negative_flux (parallel));
+  gboolean cpu = strcmp (sinopia_vk_context_device_info (sinopia_test_context ())->type, "cpu") == 0;
+  g_assert_true ((sinopia_model_negative_flux (model) != NULL) == cpu);
+
+  const SinopiaRegion regions[] = {
+    { .prompt = "a green square", .x = 0, .y = 0, .w = 24, .h = 16 },
+    { .prompt = "a yellow triangle", .x = 16, .y = 8, .w = 16, .h = 24 },
+  };
+  for (guint c = 0; c < 3; c++) {
+    SinopiaGenerateParams p;
+    sinopia_generate_params_init (&p);
+    p.prompt = "a red circle on a blue background";
+    p.seed = 5 + c;
+    p.preview = TRUE;
+    if (c == 1)
+      p.negative = "a black star";
+    if (c == 2) {
+      p.regions = regions;
+      p.n_regions = G_N_ELEMENTS (regions);
+      p.base_ratio = 0.5f;
+      p.mask_inject_steps = STEPS;
+      p.double_interval = p.single_interval = 1;
+    }
+    Steps sa = { 0 }, sb = { 0 };
+    g_autoptr (SinopiaImage) a = sinopia_generate (serial, &p, NULL, count_steps, &sa, &error);
+    g_assert_no_error (error);
+    g_autoptr (SinopiaImage) b = sinopia_generate (parallel, &p, NULL, count_steps, &sb, &error);
+    g_assert_no_error (error);
+    g_assert_true (sb.calls == STEPS && sb.saw_preview && sa.saw_preview);
+    gsize n_latent = (gsize) a->latent_channels * a->latent_height * a->latent_width;
+    g_assert_cmpmem (a->latent, n_latent * 4, b->latent, n_latent * 4);
+    g_assert_cmpmem (a->rgb, rgb_size (a), b->rgb, rgb_size (b));
+  }
+}
+
 /* Reads the `parameters` chunk of a PNG as JSON and checks every key against the values. */
 static void
 check_parameters (const SinopiaPngImage *png, const char *prompt, const char *negative, int64_t seed,
@@ -716,6 +767,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate/warm-up", test_warm_up);
   g_test_add_func ("/generate/truncation-preview", test_truncation_and_preview);
   g_test_add_func ("/generate/guidance", test_guidance);
+  g_test_add_func ("/generate/parallel-guidance", test_parallel_guidance);
   g_test_add_func ("/generate/cli", test_cli);
   g_test_add_func ("/generate/discovery", test_discovery);
   g_test_add_func ("/generate/bench", test_bench);
