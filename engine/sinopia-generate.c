@@ -109,8 +109,20 @@ sinopia__generate_encode_prompt (SinopiaModel *model, const char *what, const ch
   if (y && nc > Lc - 2)
     g_ptr_array_add (warnings, g_strdup_printf ("The %s has %" G_GSIZE_FORMAT " tokens; the CLIP encoder reads the "
                                                 "first %u of them", what, nc, Lc - 2));
-  return sinopia_t5_encode (sinopia_model_t5 (model), t5_ids, NULL, L5, txt, NULL, error) &&
-         (!y || sinopia_clip_encode (sinopia_model_clip (model), clip_ids, NULL, Lc, NULL, y, NULL, error));
+  SinopiaTextCache *cache = sinopia_model_text_cache (model);
+  gsize n_txt = (gsize) L5 * sinopia_t5_config (sinopia_model_t5 (model))->d_model;
+  gsize n_y = sinopia_clip_config (sinopia_model_clip (model))->hidden_size;
+  if (!sinopia_text_cache_lookup (cache, SINOPIA_TEXT_CACHE_T5, t5_ids, L5, txt, n_txt)) {
+    if (!sinopia_t5_encode (sinopia_model_t5 (model), t5_ids, NULL, L5, txt, NULL, error))
+      return FALSE;
+    sinopia_text_cache_store (cache, SINOPIA_TEXT_CACHE_T5, t5_ids, L5, txt, n_txt);
+  }
+  if (y && !sinopia_text_cache_lookup (cache, SINOPIA_TEXT_CACHE_CLIP, clip_ids, Lc, y, n_y)) {
+    if (!sinopia_clip_encode (sinopia_model_clip (model), clip_ids, NULL, Lc, NULL, y, NULL, error))
+      return FALSE;
+    sinopia_text_cache_store (cache, SINOPIA_TEXT_CACHE_CLIP, clip_ids, Lc, y, n_y);
+  }
+  return TRUE;
 }
 
 gboolean

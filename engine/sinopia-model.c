@@ -18,6 +18,7 @@ struct _SinopiaModel {
   SinopiaSentencepiece *t5_tokenizer, *clip_tokenizer;
   gboolean have_preview;
   SinopiaPreviewMap preview;
+  SinopiaTextCache *text_cache;
 };
 
 /* Paths of every file the folder must hold. */
@@ -197,6 +198,10 @@ check_fit (SinopiaModel *m, const Files *f, GError **error)
                       G_N_ELEMENTS (clip_ids), error);
 }
 
+/* Encoder outputs kept (a T5 and a CLIP one per prompt): a prompt, its negative and a few
+ * regions' prompts. */
+#define TEXT_CACHE_ENTRIES 16
+
 /* On a CPU driver each context computes on threads of its own, and lavapipe leaves the cores
  * idle between a context's dispatches: a step's two guidance passes side by side, on two
  * contexts, keep them busier (the shipped model's image takes ~8 % less, docs/architecture.md).
@@ -224,6 +229,7 @@ sinopia_model_load (SinopiaVkContext *ctx, const char *dir, GError **error)
 
   m->dir = g_strdup (dir);
   m->ctx = ctx;
+  m->text_cache = sinopia_text_cache_new (TEXT_CACHE_ENTRIES);
   if (!find_files (dir, &f, error) ||
       !(m->info = sinopia_model_info_load (f.info, error)) ||
       !check_arch (f.clip, SINOPIA_TEXT_ARCH_CLIP, error) ||
@@ -265,6 +271,7 @@ sinopia_model_free (SinopiaModel *m)
   sinopia_sentencepiece_free (m->t5_tokenizer);
   sinopia_sentencepiece_free (m->clip_tokenizer);
   sinopia_model_info_free (m->info);
+  sinopia_text_cache_free (m->text_cache);
   g_free (m->dir);
   g_free (m);
 }
@@ -291,6 +298,12 @@ SinopiaFluxModel *
 sinopia_model_flux (const SinopiaModel *m)
 {
   return m->flux;
+}
+
+SinopiaTextCache *
+sinopia_model_text_cache (SinopiaModel *m)
+{
+  return m->text_cache;
 }
 
 SinopiaFluxModel *

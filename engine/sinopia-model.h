@@ -24,6 +24,7 @@
 #include "sinopia-preview.h"
 #include "sinopia-sentencepiece.h"
 #include "sinopia-t5.h"
+#include "sinopia-text-cache.h"
 
 G_BEGIN_DECLS
 
@@ -54,6 +55,8 @@ SinopiaAeModel *sinopia_model_ae (const SinopiaModel *model);
 SinopiaT5Model *sinopia_model_t5 (const SinopiaModel *model);
 SinopiaClipModel *sinopia_model_clip (const SinopiaModel *model);
 const SinopiaSentencepiece *sinopia_model_t5_tokenizer (const SinopiaModel *model);
+/* The encoder outputs of recent prompts (sinopia-text-cache.h), used by the generation paths. */
+SinopiaTextCache *sinopia_model_text_cache (SinopiaModel *model);
 const SinopiaSentencepiece *sinopia_model_clip_tokenizer (const SinopiaModel *model);
 /* The preview map of the autoencoder, fitted on first use (a few small decodes) and kept. */
 const SinopiaPreviewMap *sinopia_model_preview_map (SinopiaModel *model, GError **error);

@@ -545,6 +545,44 @@ test_parallel_guidance (void)
   }
 }
 
+/* Prompts are encoded once (sinopia_model_text_cache): a run with the prompts of an earlier one
+ * reads both encoders' outputs for the prompt and the negative from the cache, and paints what a
+ * model that encodes them afresh paints, bit for bit; a new prompt is encoded and kept. */
+static void
+test_text_cache (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (SinopiaModel) m = sinopia_model_load (sinopia_test_context (), model_dir, &error);
+  g_autoptr (SinopiaModel) fresh = sinopia_model_load (sinopia_test_context (), model_dir, &error);
+  g_assert_no_error (error);
+  SinopiaTextCache *cache = sinopia_model_text_cache (m);
+  SinopiaGenerateParams p;
+  sinopia_generate_params_init (&p);
+  p.prompt = "a red circle at the top left";
+  p.negative = "a green background";
+  p.seed = 3;
+  g_autoptr (SinopiaImage) first = sinopia_generate (m, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_text_cache_size (cache), ==, 4);
+  g_assert_cmpuint (sinopia_text_cache_hits (cache), ==, 0);
+  p.seed = 4;
+  g_autoptr (SinopiaImage) cached = sinopia_generate (m, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_text_cache_hits (cache), ==, 4);
+  g_autoptr (SinopiaImage) encoded = sinopia_generate (fresh, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_text_cache_hits (sinopia_model_text_cache (fresh)), ==, 0);
+  g_assert_cmpmem (cached->rgb, rgb_size (cached), encoded->rgb, rgb_size (encoded));
+  gsize n_latent = (gsize) cached->latent_channels * cached->latent_height * cached->latent_width;
+  g_assert_cmpmem (cached->latent, n_latent * 4, encoded->latent, n_latent * 4);
+
+  p.prompt = "a blue square";
+  g_autoptr (SinopiaImage) other = sinopia_generate (m, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_text_cache_size (cache), ==, 6);
+  g_assert_cmpuint (sinopia_text_cache_hits (cache), ==, 6);
+}
+
 /* Reads the `parameters` chunk of a PNG as JSON and checks every key against the values. */
 static void
 check_parameters (const SinopiaPngImage *png, const char *prompt, const char *negative, int64_t seed,
@@ -768,6 +806,7 @@ main (int argc, char **argv)
   g_test_add_func ("/generate/truncation-preview", test_truncation_and_preview);
   g_test_add_func ("/generate/guidance", test_guidance);
   g_test_add_func ("/generate/parallel-guidance", test_parallel_guidance);
+  g_test_add_func ("/generate/text-cache", test_text_cache);
   g_test_add_func ("/generate/cli", test_cli);
   g_test_add_func ("/generate/discovery", test_discovery);
   g_test_add_func ("/generate/bench", test_bench);
