@@ -220,6 +220,19 @@ wants_parallel_guidance (const SinopiaModel *m)
          sinopia_flux_model_weight_bytes (m->flux) <= PARALLEL_GUIDANCE_MAX_BYTES;
 }
 
+/* The copy only saves time: without it (no second context, no memory for it) both passes run
+ * on the model's context, as they do on a GPU. */
+static void
+load_negative_copy (SinopiaModel *m, const char *transformer)
+{
+  g_autoptr (GError) error = NULL;
+  if ((m->negative_ctx = sinopia_vk_context_new_sibling (m->ctx, &error)) &&
+      (m->negative_flux = sinopia_flux_model_load (m->negative_ctx, transformer, &error)))
+    return;
+  g_debug ("the guidance passes stay on one context: %s", error->message);
+  g_clear_pointer (&m->negative_ctx, sinopia_vk_context_free);
+}
+
 SinopiaModel *
 sinopia_model_load (SinopiaVkContext *ctx, const char *dir, GError **error)
 {
@@ -242,10 +255,8 @@ sinopia_model_load (SinopiaVkContext *ctx, const char *dir, GError **error)
       !(m->clip = sinopia_clip_load (ctx, f.clip, error)) ||
       !check_fit (m, &f, error))
     goto out;
-  if (wants_parallel_guidance (m) &&
-      (!(m->negative_ctx = sinopia_vk_context_new_sibling (ctx, error)) ||
-       !(m->negative_flux = sinopia_flux_model_load (m->negative_ctx, f.transformer, error))))
-    goto out;
+  if (wants_parallel_guidance (m))
+    load_negative_copy (m, f.transformer);
   if (!m->info->name) {
     g_autofree char *canonical = g_canonicalize_filename (dir, NULL);
     m->info->name = g_path_get_basename (canonical);
