@@ -10,8 +10,9 @@
  *   tokenizer/spiece.model, tokenizer_2/spiece.model           sentencepiece (CLIP side, T5 side)
  *   sinopia-model.json
  *
- * Ownership: a SinopiaModel owns every component and borrows the Vulkan context, which must
- * outlive it; it owns the sibling context of its transformer copy (sinopia_model_negative_flux). Threads: used from one thread at a time (the engine's worker), except
+ * Ownership: a SinopiaModel owns every component, its text cache and the sibling context of
+ * its transformer copy (sinopia_model_negative_flux), and borrows the Vulkan context, which must
+ * outlive it. Threads: used from one thread at a time (the engine's worker), except
  * sinopia_model_find_default, which may run on any thread.
  */
 #pragma once
@@ -55,9 +56,9 @@ SinopiaAeModel *sinopia_model_ae (const SinopiaModel *model);
 SinopiaT5Model *sinopia_model_t5 (const SinopiaModel *model);
 SinopiaClipModel *sinopia_model_clip (const SinopiaModel *model);
 const SinopiaSentencepiece *sinopia_model_t5_tokenizer (const SinopiaModel *model);
+const SinopiaSentencepiece *sinopia_model_clip_tokenizer (const SinopiaModel *model);
 /* The encoder outputs of recent prompts (sinopia-text-cache.h), used by the generation paths. */
 SinopiaTextCache *sinopia_model_text_cache (SinopiaModel *model);
-const SinopiaSentencepiece *sinopia_model_clip_tokenizer (const SinopiaModel *model);
 /* The preview map of the autoencoder, fitted on first use (a few small decodes) and kept. */
 const SinopiaPreviewMap *sinopia_model_preview_map (SinopiaModel *model, GError **error);
 
