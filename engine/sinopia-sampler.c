@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "sinopia-ref.h"
 #include "sinopia-sampler.h"
 
 G_DEFINE_QUARK (sinopia-sampler-error-quark, sinopia_sampler_error)
@@ -247,8 +248,8 @@ setup_regional (const SinopiaSampleRequest *req, Loop *l, const float *guidance,
 }
 
 /* One step with the two passes on their own contexts, running side by side; then on the host
- * v ← nv·(1 − g) + v·g (as sinopia_flux_record_velocity's two mul_adds) and x ← v·dt + x, each
- * product and sum rounded to float as the elementwise shader does. */
+ * the three mul_adds the one-context step records (sinopia_flux_record_velocity's guidance and
+ * the Euler step), through their CPU reference: the same float operations in the same order. */
 static gboolean
 step_apart (Loop *l, SinopiaFluxModel *m, SinopiaFluxModel *nm, guint k, const SinopiaFluxOptions *opts,
             const SinopiaFluxOptions *neg_opts, float g, float dt, const SinopiaTensor *x, const SinopiaTensor *v,
@@ -275,12 +276,10 @@ step_apart (Loop *l, SinopiaFluxModel *m, SinopiaFluxModel *nm, guint k, const S
   if (!sinopia_buffer_download (v->buffer, 0, pred, size * sizeof (float), error) ||
       !sinopia_buffer_download (nv->buffer, 0, neg_pred, size * sizeof (float), error))
     return FALSE;
-  float keep = 1.0f - g;
-  for (uint64_t i = 0; i < size; i++) {
-    float u = neg_pred[i] * keep;
-    pred[i] = pred[i] * g + u;
-    latent[i] = pred[i] * dt + latent[i];
-  }
+  uint32_t rows = nv->rows, cols = nv->cols;
+  sinopia_ref_mul_add (neg_pred, rows, NULL, 0, NULL, 0, 1.0f - g, SINOPIA_ACT_NONE, rows, cols, neg_pred);
+  sinopia_ref_mul_add (pred, rows, NULL, 0, neg_pred, rows, g, SINOPIA_ACT_NONE, rows, cols, pred);
+  sinopia_ref_mul_add (pred, rows, NULL, 0, latent, rows, dt, SINOPIA_ACT_NONE, rows, cols, latent);
   return sinopia_buffer_upload (x->buffer, 0, latent, size * sizeof (float), error) &&
          sinopia_buffer_upload (nx->buffer, 0, latent, size * sizeof (float), error);
 }
