@@ -245,28 +245,54 @@ test_suballocation (void)
   check_validation_and_free (ctx);
 }
 
+/* A counter on ctx: *acc holds 0, *inc holds 1. */
+static void
+new_counter (SinopiaVkContext *ctx, SinopiaBuffer **acc, SinopiaBuffer **inc)
+{
+  g_autoptr (GError) error = NULL;
+  float one = 1.0f, zero = 0.0f;
+  *acc = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, 1, &error);
+  *inc = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, 1, &error);
+  g_assert_no_error (error);
+  g_assert_true (sinopia_buffer_upload (*acc, 0, &zero, 4, &error));
+  g_assert_true (sinopia_buffer_upload (*inc, 0, &one, 4, &error));
+}
+
+static float
+counter_value (SinopiaBuffer *acc)
+{
+  g_autoptr (GError) error = NULL;
+  float result = 0;
+  g_assert_true (sinopia_buffer_download (acc, 0, &result, 4, &error));
+  return result;
+}
+
+/* Begins rec and records n_ops additions of inc into acc. Each depends on the previous one:
+ * the barriers must order them. */
+static void
+record_additions (SinopiaRecorder *rec, gboolean profile, SinopiaBuffer *acc, SinopiaBuffer *inc, guint n_ops)
+{
+  g_autoptr (GError) error = NULL;
+  SinopiaTensor ta = sinopia_tensor (acc, 0, 1, 1), ti = sinopia_tensor (inc, 0, 1, 1);
+  g_assert_true (sinopia_recorder_begin (rec, profile, &error));
+  for (guint i = 0; i < n_ops; i++)
+    g_assert_true (sinopia_op_mul_add (rec, &ti, NULL, &ta, 1.0f, &ta, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, n_ops);
+}
+
 static void
 record_chain (SinopiaVkContext *ctx, guint n_ops, gboolean profile, SinopiaRecorder **out_rec)
 {
   g_autoptr (GError) error = NULL;
-  float one = 1.0f, zero = 0.0f;
-  SinopiaBuffer *acc = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, 1, &error);
-  SinopiaBuffer *inc = sinopia_buffer_new (ctx, SINOPIA_DTYPE_F32, 1, &error);
-  g_assert_true (sinopia_buffer_upload (acc, 0, &zero, 4, &error));
-  g_assert_true (sinopia_buffer_upload (inc, 0, &one, 4, &error));
-  SinopiaTensor ta = sinopia_tensor (acc, 0, 1, 1), ti = sinopia_tensor (inc, 0, 1, 1);
+  SinopiaBuffer *acc, *inc;
+  new_counter (ctx, &acc, &inc);
   SinopiaRecorder *rec = sinopia_recorder_new (ctx, &error);
   g_assert_no_error (error);
-  g_assert_true (sinopia_recorder_begin (rec, profile, &error));
-  /* each op depends on the previous one: the barriers must order them */
-  for (guint i = 0; i < n_ops; i++)
-    g_assert_true (sinopia_op_mul_add (rec, &ti, NULL, &ta, 1.0f, &ta, &error));
-  g_assert_cmpuint (sinopia_recorder_n_dispatches (rec), ==, n_ops);
+  record_additions (rec, profile, acc, inc, n_ops);
   g_assert_true (sinopia_recorder_submit (rec, &error));
   g_assert_no_error (error);
-  float result = 0;
-  g_assert_true (sinopia_buffer_download (acc, 0, &result, 4, &error));
-  g_assert_cmpfloat (result, ==, (float) n_ops);
+  g_assert_cmpfloat (counter_value (acc), ==, (float) n_ops);
   sinopia_buffer_free (acc);
   sinopia_buffer_free (inc);
   *out_rec = rec;
@@ -324,18 +350,6 @@ test_recorder_misuse (void)
   check_validation_and_free (ctx);
 }
 
-/* A chain of n_ops dependent additions of 1 into acc (n_ops dispatches), recorded on rec. */
-static void
-record_additions (SinopiaRecorder *rec, SinopiaBuffer *acc, SinopiaBuffer *inc, guint n_ops)
-{
-  g_autoptr (GError) error = NULL;
-  SinopiaTensor ta = sinopia_tensor (acc, 0, 1, 1), ti = sinopia_tensor (inc, 0, 1, 1);
-  g_assert_true (sinopia_recorder_begin (rec, FALSE, &error));
-  for (guint i = 0; i < n_ops; i++)
-    g_assert_true (sinopia_op_mul_add (rec, &ti, NULL, &ta, 1.0f, &ta, &error));
-  g_assert_no_error (error);
-}
-
 /* A sibling context is on the same device, and recorders of the two contexts run side by
  * side: both launched, then both finished, each with its own result. Launch and finish
  * refuse misuse, and freeing a recorder whose work is still running waits for it. */
@@ -353,14 +367,10 @@ test_recorder_side_by_side (void)
   SinopiaBuffer *acc[2], *inc[2];
   SinopiaRecorder *rec[2];
   const guint n_ops[2] = { 40, 25 };
-  float zero = 0.0f, one = 1.0f;
   for (guint c = 0; c < 2; c++) {
-    acc[c] = sinopia_buffer_new (ctxs[c], SINOPIA_DTYPE_F32, 1, &error);
-    inc[c] = sinopia_buffer_new (ctxs[c], SINOPIA_DTYPE_F32, 1, &error);
+    new_counter (ctxs[c], &acc[c], &inc[c]);
     rec[c] = sinopia_recorder_new (ctxs[c], &error);
     g_assert_no_error (error);
-    g_assert_true (sinopia_buffer_upload (acc[c], 0, &zero, 4, &error));
-    g_assert_true (sinopia_buffer_upload (inc[c], 0, &one, 4, &error));
   }
 
   g_assert_false (sinopia_recorder_finish (rec[0], &error));
@@ -371,7 +381,7 @@ test_recorder_side_by_side (void)
   g_clear_error (&error);
 
   for (guint c = 0; c < 2; c++)
-    record_additions (rec[c], acc[c], inc[c], n_ops[c]);
+    record_additions (rec[c], FALSE, acc[c], inc[c], n_ops[c]);
   g_assert_true (sinopia_recorder_launch (rec[0], &error));
   g_assert_true (sinopia_recorder_launch (rec[1], &error));
   g_assert_no_error (error);
@@ -382,19 +392,14 @@ test_recorder_side_by_side (void)
   g_assert_true (sinopia_recorder_finish (rec[1], &error));
   g_assert_true (sinopia_recorder_finish (rec[0], &error));
   g_assert_no_error (error);
-  for (guint c = 0; c < 2; c++) {
-    float result = 0;
-    g_assert_true (sinopia_buffer_download (acc[c], 0, &result, 4, &error));
-    g_assert_cmpfloat (result, ==, (float) n_ops[c]);
-  }
+  for (guint c = 0; c < 2; c++)
+    g_assert_cmpfloat (counter_value (acc[c]), ==, (float) n_ops[c]);
 
   /* launched and never finished: freeing the recorder waits before the buffers go */
-  record_additions (rec[1], acc[1], inc[1], 30);
+  record_additions (rec[1], FALSE, acc[1], inc[1], 30);
   g_assert_true (sinopia_recorder_launch (rec[1], &error));
   sinopia_recorder_free (rec[1]);
-  float result = 0;
-  g_assert_true (sinopia_buffer_download (acc[1], 0, &result, 4, &error));
-  g_assert_cmpfloat (result, ==, (float) (n_ops[1] + 30));
+  g_assert_cmpfloat (counter_value (acc[1]), ==, (float) (n_ops[1] + 30));
 
   sinopia_recorder_free (rec[0]);
   for (guint c = 0; c < 2; c++) {
