@@ -254,8 +254,10 @@ static gboolean
 step_apart (Loop *l, SinopiaFluxModel *m, SinopiaFluxModel *nm, guint k, const SinopiaFluxOptions *opts,
             const SinopiaFluxOptions *neg_opts, float g, float dt, const SinopiaTensor *x, const SinopiaTensor *v,
             const SinopiaTensor *nx, const SinopiaTensor *nv, float *latent, float *pred, float *neg_pred,
-            uint64_t size, GError **error)
+            GError **error)
 {
+  uint32_t rows = v->rows, cols = v->cols;
+  uint64_t bytes = (uint64_t) rows * cols * sizeof (float);
   if (!sinopia_recorder_begin (l->neg_rec, FALSE, error))
     return FALSE;
   gboolean recorded = sinopia_flux_forward_with (m, l->ws, l->cond, k, opts, x, v, l->rec, NULL, error) &&
@@ -273,15 +275,14 @@ step_apart (Loop *l, SinopiaFluxModel *m, SinopiaFluxModel *nm, guint k, const S
   gboolean done = sinopia_recorder_finish (l->rec, neg_launched ? error : NULL);
   if (!neg_launched || !sinopia_recorder_finish (l->neg_rec, done ? error : NULL) || !done)
     return FALSE;
-  if (!sinopia_buffer_download (v->buffer, 0, pred, size * sizeof (float), error) ||
-      !sinopia_buffer_download (nv->buffer, 0, neg_pred, size * sizeof (float), error))
+  if (!sinopia_buffer_download (v->buffer, 0, pred, bytes, error) ||
+      !sinopia_buffer_download (nv->buffer, 0, neg_pred, bytes, error))
     return FALSE;
-  uint32_t rows = nv->rows, cols = nv->cols;
   sinopia_ref_mul_add (neg_pred, rows, NULL, 0, NULL, 0, 1.0f - g, SINOPIA_ACT_NONE, rows, cols, neg_pred);
   sinopia_ref_mul_add (pred, rows, NULL, 0, neg_pred, rows, g, SINOPIA_ACT_NONE, rows, cols, pred);
   sinopia_ref_mul_add (pred, rows, NULL, 0, latent, rows, dt, SINOPIA_ACT_NONE, rows, cols, latent);
-  return sinopia_buffer_upload (x->buffer, 0, latent, size * sizeof (float), error) &&
-         sinopia_buffer_upload (nx->buffer, 0, latent, size * sizeof (float), error);
+  return sinopia_buffer_upload (x->buffer, 0, latent, bytes, error) &&
+         sinopia_buffer_upload (nx->buffer, 0, latent, bytes, error);
 }
 
 gboolean
@@ -384,7 +385,7 @@ sinopia_flux_sample (const SinopiaSampleRequest *req, float *latent, SinopiaStep
     if (req->bypass)
       opts.bypass = neg_opts.bypass = req->bypass;
     if (l.neg_rec) {
-      if (!step_apart (&l, m, nm, k, &opts, &neg_opts, g, dt, &x, &v, &nx, &nv, latent, pred, neg_pred, size, error))
+      if (!step_apart (&l, m, nm, k, &opts, &neg_opts, g, dt, &x, &v, &nx, &nv, latent, pred, neg_pred, error))
         goto out;
     } else {
       /* x ← x + dt·v (the reference rounds dt·v, then the sum) */
